@@ -1,0 +1,65 @@
+"""One frozen settings object, read from ``HELDOUT_*`` environment variables."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field, SecretStr, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+DEVELOPMENT_SECRET = "heldout-development-secret-do-not-use"
+DEVELOPMENT_S3_SECRET = "heldout-dev-s3-secret"
+
+
+class Settings(BaseSettings):
+    """Everything configurable about Heldout. Defaults run with no configuration at all."""
+
+    model_config = SettingsConfigDict(env_prefix="HELDOUT_", frozen=True, extra="ignore")
+
+    environment: Literal["development", "test", "production"] = "development"
+    data_dir: Path = Path("heldout-data")
+
+    storage_backend: Literal["local", "s3"] = "local"
+    s3_endpoint: str = "127.0.0.1:9000"
+    s3_access_key: str = "heldout"
+    s3_secret_key: SecretStr = SecretStr(DEVELOPMENT_S3_SECRET)
+    s3_secure: bool = False
+    s3_region: str = "us-east-1"
+    public_bucket: str = "heldout-public"
+    private_bucket: str = "heldout-private"
+    s3_part_size: int = Field(default=16 * 1024 * 1024, ge=5 * 1024 * 1024)
+
+    database_url: str | None = None
+    public_base_url: str = "http://127.0.0.1:8000"
+    secret_key: SecretStr = SecretStr(DEVELOPMENT_SECRET)
+
+    max_upload_bytes: int = Field(default=2 * 1024**3, gt=0)
+    max_prediction_bytes: int = Field(default=256 * 1024**2, gt=0)
+    presign_expiry_seconds: int = Field(default=3600, ge=1, le=7 * 24 * 3600)
+    shard_target_bytes: int = Field(default=256 * 1024**2, gt=0)
+    draft_ttl_seconds: int = Field(default=24 * 3600, ge=0)
+
+    @model_validator(mode="after")
+    def _refuse_default_secrets(self) -> Settings:
+        if self.environment == "production":
+            if self.secret_key.get_secret_value() == DEVELOPMENT_SECRET:
+                raise ValueError("HELDOUT_SECRET_KEY must be set outside development")
+            if (
+                self.storage_backend == "s3"
+                and self.s3_secret_key.get_secret_value() == DEVELOPMENT_S3_SECRET
+            ):
+                raise ValueError("HELDOUT_S3_SECRET_KEY must be set outside development")
+        return self
+
+    @property
+    def resolved_database_url(self) -> str:
+        """The catalog URL: the configured one, else SQLite inside the data directory."""
+        if self.database_url:
+            return self.database_url
+        return f"sqlite:///{(self.data_dir / 'catalog.db').resolve()}"
+
+    @property
+    def local_store_root(self) -> Path:
+        """Root folder of the local object store (one sub-folder per bucket)."""
+        return self.data_dir / "store"

@@ -1,0 +1,134 @@
+"""The typed error hierarchy. Each class maps to one HTTP status and an RFC 9457 problem type."""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar
+
+PROBLEM_BASE = "https://heldout.dev/problems/"
+
+
+class HeldoutError(Exception):
+    """Base of every error Heldout raises on purpose."""
+
+    status: ClassVar[int] = 500
+    slug: ClassVar[str] = "internal"
+    title: ClassVar[str] = "Internal error"
+
+    def __init__(self, detail: str, **extra: Any) -> None:
+        super().__init__(detail)
+        self.detail = detail
+        self.extra = extra
+
+    @property
+    def type_uri(self) -> str:
+        """Stable problem type URI for this error class."""
+        return PROBLEM_BASE + self.slug
+
+    def to_problem(self, instance: str | None = None) -> dict[str, Any]:
+        """The RFC 9457 problem+json body."""
+        body: dict[str, Any] = {
+            "type": self.type_uri,
+            "title": self.title,
+            "status": self.status,
+            "detail": self.detail,
+        }
+        if instance:
+            body["instance"] = instance
+        body.update(self.extra)
+        return body
+
+
+class InvalidInput(HeldoutError):
+    """The request or file is malformed; the detail says what and where."""
+
+    status = 422
+    slug = "invalid-input"
+    title = "Invalid input"
+
+
+class InvalidName(InvalidInput):
+    slug = "invalid-name"
+    title = "Invalid name or version"
+
+
+class PredictionError(InvalidInput):
+    slug = "invalid-predictions"
+    title = "Invalid predictions"
+
+
+class IngestError(InvalidInput):
+    slug = "invalid-dataset"
+    title = "Invalid dataset files"
+
+
+class IntegrityError(HeldoutError):
+    """Stored bytes do not match their declared checksum or row count."""
+
+    status = 422
+    slug = "integrity"
+    title = "Checksum or row count mismatch"
+
+
+class NotFound(HeldoutError):
+    status = 404
+    slug = "not-found"
+    title = "Not found"
+
+
+class ObjectNotFound(NotFound):
+    slug = "object-not-found"
+    title = "Object not found"
+
+
+class Conflict(HeldoutError):
+    status = 409
+    slug = "conflict"
+    title = "Conflict"
+
+
+class AlreadyExists(Conflict):
+    slug = "already-exists"
+    title = "Already exists"
+
+
+class VersionImmutable(Conflict):
+    slug = "version-immutable"
+    title = "Version already committed"
+
+
+class Unauthorized(HeldoutError):
+    status = 401
+    slug = "unauthorized"
+    title = "Missing or invalid API key"
+
+
+class Forbidden(HeldoutError):
+    status = 403
+    slug = "forbidden"
+    title = "Not allowed"
+
+
+class PayloadTooLarge(HeldoutError):
+    status = 413
+    slug = "payload-too-large"
+    title = "Payload too large"
+
+
+class RateLimited(HeldoutError):
+    status = 429
+    slug = "rate-limited"
+    title = "Too many requests"
+
+
+class StoreUnavailable(HeldoutError):
+    """The object store could not be reached or answered with a server error."""
+
+    status = 503
+    slug = "store-unavailable"
+    title = "Object store unavailable"
+
+
+class DatabaseUnavailable(HeldoutError):
+    status = 503
+    slug = "database-unavailable"
+    title = "Database unavailable"
