@@ -1,0 +1,130 @@
+"""Catalog operations on datasets and their versions (the bucket stays the source of truth)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session, selectinload
+
+from heldout.catalog.models import Dataset, DatasetVersion
+from heldout.errors import NotFound
+from heldout.formats.manifest import Manifest
+from heldout.names import SemVer
+
+
+def record_version(session: Session, manifest: Manifest) -> DatasetVersion:
+    """Insert or refresh the catalog rows for a committed version from its manifest."""
+    dataset = session.scalar(select(Dataset).where(Dataset.name == manifest.name))
+    if dataset is None:
+        dataset = Dataset(name=manifest.name)
+        session.add(dataset)
+    dataset.title = manifest.title or dataset.title
+    dataset.description = manifest.description or dataset.description
+    dataset.task = manifest.task
+    dataset.modality = manifest.modality
+    dataset.license = manifest.license
+    session.flush()
+    row = session.scalar(
+        select(DatasetVersion).where(
+            DatasetVersion.dataset_id == dataset.id, DatasetVersion.version == manifest.version
+        )
+    )
+    if row is None:
+        row = DatasetVersion(dataset_id=dataset.id, version=manifest.version)
+        session.add(row)
+    row.status = "committed"
+    row.manifest = manifest.model_dump(mode="json")
+    row.num_rows = manifest.total_rows
+    row.num_bytes = sum(split.num_bytes for split in manifest.splits.values())
+    row.created_at = manifest.created_at
+    row.committed_at = row.committed_at or datetime.now(UTC)
+    session.flush()
+    _refresh_latest(session, dataset)
+    return row
+
+
+def _refresh_latest(session: Session, dataset: Dataset) -> None:
+    versions = session.scalars(
+        select(DatasetVersion.version).where(
+            DatasetVersion.dataset_id == dataset.id, DatasetVersion.status == "committed"
+        )
+    ).all()
+    dataset.latest_version = str(max(SemVer(v) for v in versions)) if versions else None
+
+
+@dataclass(frozen=True)
+class ReindexReport:
+    """What a reindex changed."""
+
+    versions_seen: int
+    versions_added: int
+    versions_removed: int
+    datasets_removed: int
+
+    def to_dict(self) -> dict[str, Any]:
+        return self.__dict__.copy()
+
+
+def sync_from_bucket(session: Session, manifests: list[Manifest]) -> ReindexReport:
+    """Make the catalog's dataset versions match the committed manifests found in the bucket.
+
+    Catalog-only settings (visibility, terms, grants) of datasets that still exist are kept.
+    """
+    present = {(m.name, m.version) for m in manifests}
+    known = {
+        (row.dataset.name, row.version): row
+        for row in session.scalars(
+            select(DatasetVersion).options(selectinload(DatasetVersion.dataset))
+        ).all()
+    }
+    added = 0
+    for manifest in manifests:
+        if (manifest.name, manifest.version) not in known:
+            added += 1
+        record_version(session, manifest)
+    removed = 0
+    for key, row in known.items():
+        if key not in present:
+            session.delete(row)
+            removed += 1
+    session.flush()
+    datasets_removed = 0
+    for dataset in session.scalars(select(Dataset)).all():
+        session.refresh(dataset)
+        if not dataset.versions:
+            session.delete(dataset)
+            datasets_removed += 1
+        else:
+            _refresh_latest(session, dataset)
+    return ReindexReport(len(manifests), added, removed, datasets_removed)
+
+
+def get_dataset(session: Session, name: str) -> Dataset:
+    """The dataset row, or NotFound."""
+    dataset = session.scalar(select(Dataset).where(Dataset.name == name))
+    if dataset is None:
+        raise NotFound(f"dataset {name!r} does not exist")
+    return dataset
+
+
+def list_datasets(session: Session) -> list[Dataset]:
+    """Every dataset with at least one committed version, by name."""
+    return list(
+        session.scalars(
+            select(Dataset).where(Dataset.latest_version.is_not(None)).order_by(Dataset.name)
+        ).all()
+    )
+
+
+def list_versions(session: Session, name: str) -> list[DatasetVersion]:
+    """Committed versions of ``name``, newest first."""
+    dataset = get_dataset(session, name)
+    rows = session.scalars(
+        select(DatasetVersion).where(
+            DatasetVersion.dataset_id == dataset.id, DatasetVersion.status == "committed"
+        )
+    ).all()
+    return sorted(rows, key=lambda row: SemVer(row.version), reverse=True)

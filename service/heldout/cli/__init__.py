@@ -1,0 +1,1 @@
+"""The ``heldout`` command line."""

@@ -1,0 +1,141 @@
+"""``heldout datasets``: list and show what is published."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import typer
+
+from heldout.catalog.datasets import list_datasets
+from heldout.cli.common import handle_errors, open_services
+from heldout.cli.output import console, human_bytes, print_json, print_table
+from heldout.formats.manifest import Manifest
+from heldout.names import parse_ref
+
+app = typer.Typer(help="Browse, publish and download datasets.", no_args_is_help=True)
+
+
+@app.command("list")
+@handle_errors
+def list_command(
+    as_json: bool = typer.Option(False, "--json", help="Print JSON instead of a table."),
+) -> None:
+    """List datasets with their latest version."""
+    with open_services() as services, services.catalog.session() as session:
+        rows = [
+            {
+                "name": d.name,
+                "latest_version": d.latest_version,
+                "task": d.task,
+                "modality": d.modality,
+                "license": d.license,
+                "visibility": d.visibility,
+                "title": d.title,
+            }
+            for d in list_datasets(session)
+        ]
+    if as_json:
+        print_json(rows)
+        return
+    if not rows:
+        console.print("no datasets yet (publish one, or run `heldout db reindex`)")
+        return
+    print_table(
+        "Datasets",
+        ["name", "latest", "task", "modality", "license", "visibility"],
+        [[r["name"], r["latest_version"], r["task"], r["modality"], r["license"],
+          r["visibility"]] for r in rows],
+    )
+
+
+@app.command("show")
+@handle_errors
+def show_command(
+    ref: str = typer.Argument(..., help="NAME or NAME@VERSION (default: latest)."),
+    as_json: bool = typer.Option(False, "--json", help="Print the manifest as JSON."),
+) -> None:
+    """Show a dataset version: splits, features, statistics."""
+    name, version = parse_ref(ref)
+    with open_services() as services:
+        manifest = services.repository.manifest(name, version)
+        versions = services.repository.list_versions(name)
+    if as_json:
+        print_json(manifest.model_dump(mode="json"))
+        return
+    _print_manifest(manifest, versions)
+
+
+def _print_manifest(manifest: Manifest, versions: list[str]) -> None:
+    console.print(f"[bold]{manifest.name}@{manifest.version}[/] — {manifest.title}")
+    console.print(f"task {manifest.task}, modality {manifest.modality}, license {manifest.license}")
+    console.print(f"created {manifest.created_at:%Y-%m-%d %H:%M} UTC; versions: {', '.join(versions)}")
+    if manifest.description:
+        console.print(manifest.description)
+    print_table(
+        "Splits",
+        ["split", "rows", "size", "shards", "held out"],
+        [
+            [s.name, s.num_rows, human_bytes(s.num_bytes), len(s.shards),
+             ", ".join(manifest.held_out[s.name].label_columns) if s.name in manifest.held_out
+             else ""]
+            for s in manifest.splits.values()
+        ],
+    )
+    print_table(
+        "Features",
+        ["column", "type"],
+        [[column, _feature_text(spec)] for column, spec in manifest.features.items()],
+    )
+    _print_statistics(manifest.statistics)
+    if manifest.skipped_files:
+        console.print(f"[yellow]{len(manifest.skipped_files)} invalid files were skipped[/]")
+    if manifest.leakage:
+        console.print(f"[yellow]leakage:[/] {manifest.leakage}")
+
+
+def _feature_text(spec: dict[str, Any]) -> str:
+    kind = spec.get("_type", "?")
+    if kind == "ClassLabel":
+        names = spec.get("names", [])
+        shown = ", ".join(names[:10]) + (" …" if len(names) > 10 else "")
+        return f"ClassLabel({len(names)}: {shown})"
+    if kind == "Audio":
+        return f"Audio({spec.get('sampling_rate')} Hz)"
+    if kind == "Value":
+        return str(spec.get("dtype"))
+    return str(kind)
+
+
+def _print_statistics(statistics: dict[str, Any]) -> None:
+    balance = statistics.get("class_balance") or {}
+    for split, counts in balance.items():
+        total = sum(counts.values()) or 1
+        print_table(
+            f"Class balance — {split}",
+            ["label", "count", "share"],
+            [[label, count, f"{100 * count / total:.1f}%  " + "█" * round(30 * count / total)]
+             for label, count in counts.items()],
+        )
+    for key, per_split in statistics.items():
+        if key == "class_balance" or not isinstance(per_split, dict):
+            continue
+        for split, hist in per_split.items():
+            if isinstance(hist, dict) and "bin_edges" in hist and "counts" in hist:
+                _print_histogram(f"{key.replace('_', ' ')} — {split}", hist)
+
+
+def _print_histogram(title: str, hist: dict[str, Any]) -> None:
+    edges, counts = hist["bin_edges"], hist["counts"]
+    peak = max(counts) or 1
+    print_table(
+        f"{title} (min {hist.get('min')}, mean {_fmt(hist.get('mean'))}, max {hist.get('max')})",
+        ["range", "count", ""],
+        [[f"{_fmt(edges[i])} – {_fmt(edges[i + 1])}", count, "█" * round(30 * count / peak)]
+         for i, count in enumerate(counts)],
+    )
+
+
+def _fmt(value: Any) -> str:
+    if isinstance(value, float):
+        return f"{value:.3g}"
+    return str(value)

@@ -1,0 +1,44 @@
+"""The root ``heldout`` command: sub-commands are registered from their own modules."""
+
+from __future__ import annotations
+
+import typer
+
+from heldout import __version__
+from heldout.cli import datasets, db
+
+app = typer.Typer(
+    name="heldout",
+    help="Heldout: open AI training data and held-out benchmarks.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+)
+app.add_typer(db.app, name="db")
+app.add_typer(datasets.app, name="datasets")
+
+
+def _version(value: bool) -> None:
+    if value:
+        typer.echo(f"heldout {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def root(
+    version: bool = typer.Option(
+        False, "--version", callback=_version, is_eager=True, help="Print the version and exit."
+    ),
+) -> None:
+    """Heldout: open AI training data and held-out benchmarks."""
+
+
+def _register_optional() -> None:
+    """Commands contributed by other subpackages (publish/build, serve…)."""
+    try:
+        from heldout.cli import publish
+    except ImportError:  # pragma: no cover - only while the ingest module is being written
+        return
+    publish.register(datasets.app)
+
+
+_register_optional()
