@@ -1,4 +1,4 @@
-"""Object keys of the storage layout (ARCHITECTURE.md). Every key is built here, from checked names."""
+"""Object keys of the storage layout (ARCHITECTURE.md), all built here from checked names."""
 
 from __future__ import annotations
 
@@ -40,7 +40,9 @@ def shard_filename(split: str, index: int, count: int) -> str:
 
 def labels_key(name: str, version: str, split: str) -> str:
     """Held-out labels of one split (private store)."""
-    return f"private/labels/{check_name(name)}/{check_version(version)}/{check_split(split)}.parquet"
+    return (
+        f"private/labels/{check_name(name)}/{check_version(version)}/{check_split(split)}.parquet"
+    )
 
 
 def labels_prefix(name: str, version: str) -> str:
@@ -54,4 +56,5 @@ def draft_key(name: str, version: str) -> str:
 
 def submission_key(benchmark: str, submission_id: str) -> str:
     """Uploaded predictions of one submission (private store)."""
-    return f"private/submissions/{check_name(benchmark)}/{check_name(submission_id)}/predictions.parquet"
+    submission = check_name(submission_id, "submission id")
+    return f"private/submissions/{check_name(benchmark)}/{submission}/predictions.parquet"

@@ -36,11 +36,11 @@ from heldout.errors import (
 from heldout.formats.card import render_card
 from heldout.formats.croissant import build_croissant
 from heldout.formats.features import Features
-from heldout.formats.manifest import HeldOutSplit, Manifest, ShardInfo, SplitInfo
+from heldout.formats.manifest import HeldOutSplit, Manifest, Modality, ShardInfo, SplitInfo
 from heldout.formats.writer import ShardWriter
 from heldout.names import SemVer, check_name, check_split, check_version
 from heldout.parquet_footer import read_footer
-from heldout.storage.base import ObjectStore, Stores
+from heldout.storage.base import ObjectInfo, ObjectStore, Stores
 
 SHARD_NAME = re.compile(r"(?P<split>[a-z][a-z0-9_]{0,31})-(?P<i>\d{5})-of-(?P<n>\d{5})\.parquet")
 DEFAULT_SHARD_BYTES = 256 * 1024**2
@@ -53,7 +53,7 @@ class DatasetMetadata(BaseModel):
     description: str = ""
     license: str = "other"
     task: str = ""
-    modality: str = ""
+    modality: Modality = "multimodal"
     source: dict[str, Any] = Field(default_factory=dict)
     citation: str | None = None
     card_markdown: str | None = None
@@ -271,8 +271,9 @@ class Draft:
         label_features = self.features.select(["id", *label_columns]) if held_out else None
         target = self.repository.shard_target_bytes
         with tempfile.TemporaryDirectory(prefix="heldout-draft-") as tmp:
-            public_writer = ShardWriter(Path(tmp) / "public", split, public_features,
-                                        target_bytes=target)
+            public_writer = ShardWriter(
+                Path(tmp) / "public", split, public_features, target_bytes=target
+            )
             label_writer = (
                 ShardWriter(Path(tmp) / "labels", split, label_features, target_bytes=2**62)
                 if label_features is not None
@@ -281,7 +282,7 @@ class Draft:
             try:
                 for row in rows:
                     if label_writer is not None:
-                        public_writer.write_row({k: row.get(k) for k in public_features})
+                        public_writer.write_row(_public_row(row, public_features))
                         label_writer.write_row({k: row.get(k) for k in label_features or {}})
                     else:
                         public_writer.write_row(row)
@@ -346,14 +347,15 @@ class Draft:
         stored = self.repository.stores.public.put(key, data, length)
         footer = read_footer(self.repository.stores.public, key, stored.size)
         shard = ShardInfo(
-            path=path, sha256=stored.sha256 or "", num_rows=footer.num_rows, num_bytes=stored.size
+            path=path, sha256=_digest(stored), num_rows=footer.num_rows, num_bytes=stored.size
         )
         split = match.group("split")
         current = self.state.splits.get(split) or SplitInfo(
             name=split, num_rows=0, num_bytes=0, shards=[]
         )
-        shards = sorted([s for s in current.shards if s.path != path] + [shard],
-                        key=lambda s: s.path)
+        shards = sorted(
+            [s for s in current.shards if s.path != path] + [shard], key=lambda s: s.path
+        )
         self.state.splits[split] = SplitInfo(
             name=split,
             num_rows=sum(s.num_rows for s in shards),
@@ -378,7 +380,7 @@ class Draft:
             self.repository.stores.private.delete(key)
             raise InvalidInput(f"labels file for split {split!r} lacks columns {sorted(missing)}")
         shard = ShardInfo(
-            path=key, sha256=stored.sha256 or "", num_rows=footer.num_rows, num_bytes=stored.size
+            path=key, sha256=_digest(stored), num_rows=footer.num_rows, num_bytes=stored.size
         )
         self.state.labels[split] = shard
         self.state.held_out[split] = HeldOutSplit(
@@ -423,9 +425,7 @@ class Draft:
             leakage=leakage or {},
         )
         public = self.repository.stores.public
-        files_url = (
-            f"{self.repository.base_url}/datasets/{self.name}/versions/{self.version}/files"
-        )
+        files_url = f"{self.repository.base_url}/datasets/{self.name}/versions/{self.version}/files"
         croissant = build_croissant(manifest, files_url)
         public.put(
             layout.croissant_key(self.name, self.version),
@@ -437,7 +437,9 @@ class Draft:
             render_card(manifest, self.state.metadata.card_markdown).encode(),
             content_type="text/markdown; charset=utf-8",
         )
-        if not public.put_if_absent(layout.manifest_key(self.name, self.version), manifest.to_json()):
+        if not public.put_if_absent(
+            layout.manifest_key(self.name, self.version), manifest.to_json()
+        ):
             raise VersionImmutable(f"dataset {self.name}@{self.version} was committed meanwhile")
         self.repository.stores.private.delete(layout.draft_key(self.name, self.version))
         if self.repository.catalog is not None:
@@ -452,21 +454,27 @@ class Draft:
         if declared is not None:
             self._compare_declared(declared)
         for split, info in self.state.splits.items():
-            counts = {SHARD_NAME.fullmatch(s.path.removeprefix("data/")).group("n")  # type: ignore[union-attr]
-                      for s in info.shards}
-            expected = [layout.shard_filename(split, i, len(info.shards))
-                        for i in range(len(info.shards))]
+            counts = {
+                SHARD_NAME.fullmatch(s.path.removeprefix("data/")).group("n")  # type: ignore[union-attr]
+                for s in info.shards
+            }
+            expected = [
+                layout.shard_filename(split, i, len(info.shards)) for i in range(len(info.shards))
+            ]
             actual = [s.path.removeprefix("data/") for s in info.shards]
             if len(counts) != 1 or sorted(actual) != expected:
                 raise IntegrityError(
                     f"split {split!r}: shards {actual} are not a complete set {expected}"
                 )
             for shard in info.shards:
-                self._verify_object(public, layout.shard_key(self.name, self.version, shard.path),
-                                    shard)
+                self._verify_object(
+                    public, layout.shard_key(self.name, self.version, shard.path), shard
+                )
         for split, labels in self.state.labels.items():
             if split not in self.state.splits:
-                raise IntegrityError(f"labels were uploaded for split {split!r} but it has no shards")
+                raise IntegrityError(
+                    f"labels were uploaded for split {split!r} but it has no shards"
+                )
             self._verify_object(self.repository.stores.private, labels.path, labels)
             self._verify_ids(split, labels)
 
@@ -526,3 +534,22 @@ def _read_ids(store: ObjectStore, key: str) -> list[Any]:
     """The ``id`` column of a stored Parquet file."""
     table = pq.read_table(pa.BufferReader(store.get_bytes(key)), columns=["id"])
     return table.column("id").to_pylist()
+
+
+def _digest(info: ObjectInfo) -> str:
+    if not info.sha256:
+        raise IntegrityError(f"{info.key}: the store returned no sha256 for the upload")
+    return info.sha256
+
+
+def _public_row(row: dict[str, Any], public_features: Features) -> dict[str, Any]:
+    """The public part of a held-out row. Media file names are replaced by the row id, since an
+    original name such as ``dog/123.png`` would give the label away."""
+    public = {}
+    for column, feature in public_features.items():
+        value = row.get(column)
+        if feature.is_media and isinstance(value, dict) and value.get("path"):
+            suffix = Path(str(value["path"])).suffix
+            value = {**value, "path": f"{row.get('id')}{suffix}"}
+        public[column] = value
+    return public

@@ -1,0 +1,1 @@
+"""The on-disk dataset format: features, Parquet shards, manifest, Croissant and card."""
