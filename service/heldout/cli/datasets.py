@@ -43,8 +43,17 @@ def list_command(
     print_table(
         "Datasets",
         ["name", "latest", "task", "modality", "license", "visibility"],
-        [[r["name"], r["latest_version"], r["task"], r["modality"], r["license"],
-          r["visibility"]] for r in rows],
+        [
+            [
+                r["name"],
+                r["latest_version"],
+                r["task"],
+                r["modality"],
+                r["license"],
+                r["visibility"],
+            ]
+            for r in rows
+        ],
     )
 
 
@@ -68,16 +77,24 @@ def show_command(
 def _print_manifest(manifest: Manifest, versions: list[str]) -> None:
     console.print(f"[bold]{manifest.name}@{manifest.version}[/] — {manifest.title}")
     console.print(f"task {manifest.task}, modality {manifest.modality}, license {manifest.license}")
-    console.print(f"created {manifest.created_at:%Y-%m-%d %H:%M} UTC; versions: {', '.join(versions)}")
+    console.print(
+        f"created {manifest.created_at:%Y-%m-%d %H:%M} UTC; versions: {', '.join(versions)}"
+    )
     if manifest.description:
         console.print(manifest.description)
     print_table(
         "Splits",
         ["split", "rows", "size", "shards", "held out"],
         [
-            [s.name, s.num_rows, human_bytes(s.num_bytes), len(s.shards),
-             ", ".join(manifest.held_out[s.name].label_columns) if s.name in manifest.held_out
-             else ""]
+            [
+                s.name,
+                s.num_rows,
+                human_bytes(s.num_bytes),
+                len(s.shards),
+                ", ".join(manifest.held_out[s.name].label_columns)
+                if s.name in manifest.held_out
+                else "",
+            ]
             for s in manifest.splits.values()
         ],
     )
@@ -113,8 +130,10 @@ def _print_statistics(statistics: dict[str, Any]) -> None:
         print_table(
             f"Class balance — {split}",
             ["label", "count", "share"],
-            [[label, count, f"{100 * count / total:.1f}%  " + "█" * round(30 * count / total)]
-             for label, count in counts.items()],
+            [
+                [label, count, f"{100 * count / total:.1f}%  " + "█" * round(30 * count / total)]
+                for label, count in counts.items()
+            ],
         )
     for key, per_split in statistics.items():
         if key == "class_balance" or not isinstance(per_split, dict):
@@ -130,8 +149,10 @@ def _print_histogram(title: str, hist: dict[str, Any]) -> None:
     print_table(
         f"{title} (min {hist.get('min')}, mean {_fmt(hist.get('mean'))}, max {hist.get('max')})",
         ["range", "count", ""],
-        [[f"{_fmt(edges[i])} – {_fmt(edges[i + 1])}", count, "█" * round(30 * count / peak)]
-         for i, count in enumerate(counts)],
+        [
+            [f"{_fmt(edges[i])} – {_fmt(edges[i + 1])}", count, "█" * round(30 * count / peak)]
+            for i, count in enumerate(counts)
+        ],
     )
 
 

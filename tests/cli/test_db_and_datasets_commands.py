@@ -1,0 +1,91 @@
+"""`heldout --version`, `heldout db …` and `heldout datasets list|show` as a user runs them."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from heldout import __version__
+from heldout.cli.main import app
+from heldout.config import Settings
+from heldout.services import build_services
+from tests.helpers import publish_tiny
+
+
+@pytest.fixture
+def data_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    for name in ("HELDOUT_DATABASE_URL", "HELDOUT_STORAGE_BACKEND"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("HELDOUT_DATA_DIR", str(tmp_path / "data"))
+    return tmp_path / "data"
+
+
+@pytest.fixture
+def published(data_dir: Path) -> Path:
+    services = build_services(Settings())
+    publish_tiny(services.repository, version="1.0.0")
+    publish_tiny(services.repository, version="1.1.0")
+    services.close()
+    return data_dir
+
+
+runner = CliRunner()
+
+
+def test_version() -> None:
+    result = runner.invoke(app, ["--version"])
+    assert result.exit_code == 0
+    assert result.output.strip() == f"heldout {__version__}"
+
+
+def test_db_upgrade_creates_the_sqlite_catalog(data_dir: Path) -> None:
+    result = runner.invoke(app, ["db", "upgrade"])
+    assert result.exit_code == 0, result.output
+    assert (data_dir / "catalog.db").exists()
+
+
+def test_datasets_list_and_show(published: Path) -> None:
+    listed = runner.invoke(app, ["datasets", "list", "--json"])
+    assert listed.exit_code == 0, listed.output
+    rows = json.loads(listed.output)
+    assert [(r["name"], r["latest_version"], r["task"]) for r in rows] == [
+        ("tiny", "1.1.0", "image-classification")
+    ]
+    table = runner.invoke(app, ["datasets", "list"])
+    assert "tiny" in table.output and "1.1.0" in table.output
+
+    shown = runner.invoke(app, ["datasets", "show", "tiny@1.0.0", "--json"])
+    manifest = json.loads(shown.output)
+    assert manifest["version"] == "1.0.0"
+    assert manifest["held_out"]["test"]["label_columns"] == ["label"]
+
+    human = runner.invoke(app, ["datasets", "show", "tiny"], env={"COLUMNS": "160"})
+    assert human.exit_code == 0, human.output
+    for text in ("tiny@1.1.0", "train", "ClassLabel(3: cat, dog, fox)", "Class balance",
+                 "label"):
+        assert text in human.output
+
+
+def test_show_errors_are_one_clear_line(published: Path) -> None:
+    missing = runner.invoke(app, ["datasets", "show", "nope"])
+    assert missing.exit_code == 1
+    assert "error: dataset 'nope' has no committed version" in missing.output
+    bad = runner.invoke(app, ["datasets", "show", "../etc@1.0.0"])
+    assert bad.exit_code == 1
+    assert "is not allowed" in bad.output
+    assert "Traceback" not in bad.output
+
+
+def test_reindex_rebuilds_the_catalog_from_the_bucket(published: Path) -> None:
+    for leftover in published.glob("catalog.db*"):
+        leftover.unlink()
+    empty = runner.invoke(app, ["datasets", "list", "--json"])
+    assert json.loads(empty.output) == []
+    result = runner.invoke(app, ["db", "reindex", "--json"])
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.output)["versions_added"] == 2
+    rows = json.loads(runner.invoke(app, ["datasets", "list", "--json"]).output)
+    assert rows[0]["latest_version"] == "1.1.0"
