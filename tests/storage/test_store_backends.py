@@ -1,0 +1,149 @@
+"""Behaviour specific to one backend: local temp files and xattrs; S3 metadata and uploads."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from pathlib import Path
+
+import pytest
+
+from heldout.errors import Conflict, InvalidName
+from heldout.storage.base import Stores
+from heldout.storage.local import TMP_DIR, XATTR_SHA256, LocalStore
+from heldout.storage.s3 import S3Store
+
+MB = 1024 * 1024
+
+
+class Unknown:
+    """A stream of unknown length."""
+
+    def __init__(self, data: bytes) -> None:
+        self._data = data
+        self._pos = 0
+
+    def read(self, size: int = -1) -> bytes:
+        end = len(self._data) if size < 0 else self._pos + size
+        out = self._data[self._pos:end]
+        self._pos += len(out)
+        return out
+
+
+# -- local -------------------------------------------------------------------------------------
+
+@pytest.fixture
+def local(local_stores: Stores) -> LocalStore:
+    store = local_stores.public
+    assert isinstance(store, LocalStore)
+    return store
+
+
+def test_local_objects_are_plain_files(local: LocalStore) -> None:
+    local.put("datasets/x/1.0.0/manifest.json", b"{}")
+    assert (local.root / "datasets/x/1.0.0/manifest.json").read_bytes() == b"{}"
+
+
+def test_local_temp_files_never_listed_and_cleaned_up(local: LocalStore) -> None:
+    class Boom:
+        def read(self, size: int = -1) -> bytes:
+            raise OSError("disk went away")
+
+    local.put("a", b"1")
+    (local.root / TMP_DIR / "leftover.part").write_bytes(b"crashed write")
+    with pytest.raises(OSError, match="disk went away"):
+        local.put("b", Boom())  # type: ignore[arg-type]
+    assert [i.key for i in local.list()] == ["a"]
+    assert sorted(p.name for p in (local.root / TMP_DIR).iterdir()) == ["leftover.part"]
+    with pytest.raises(InvalidName, match="reserved"):
+        local.put(f"{TMP_DIR}/x", b"1")
+    assert list(local.list(f"{TMP_DIR}/")) == []
+
+
+def test_local_sha256_from_xattr_or_computed(local: LocalStore) -> None:
+    local.put("x", b"abc")
+    path = local.root / "x"
+    try:
+        cached = os.getxattr(path, XATTR_SHA256).decode()
+    except OSError:
+        cached = None  # filesystem without user xattrs: computed on stat
+    if cached is not None:
+        assert cached == hashlib.sha256(b"abc").hexdigest()
+    # A file put there by other means (no xattr) still gets its sha256 computed.
+    (local.root / "copied").write_bytes(b"outside")
+    assert local.stat("copied").sha256 == hashlib.sha256(b"outside").hexdigest()
+
+
+def test_local_delete_removes_empty_parents_only(local: LocalStore) -> None:
+    local.put("p/q/r/s", b"1")
+    local.put("p/other", b"2")
+    local.delete("p/q/r/s")
+    assert not (local.root / "p/q").exists()
+    assert (local.root / "p/other").exists()
+    assert local.root.is_dir()
+
+
+def test_local_key_that_is_a_folder_conflicts(local: LocalStore) -> None:
+    local.put("folder/file", b"1")
+    with pytest.raises(Conflict):
+        local.put("folder", b"2")
+    with pytest.raises(Conflict):
+        local.put("folder/file/deeper", b"3")
+
+
+# -- s3 ----------------------------------------------------------------------------------------
+
+@pytest.fixture
+def s3(s3_stores: Stores) -> S3Store:
+    store = s3_stores.public
+    assert isinstance(store, S3Store)
+    return store
+
+
+def test_s3_sha256_is_user_metadata(s3: S3Store) -> None:
+    data = b"metadata please"
+    s3.put("m/small", Unknown(data), content_type="text/plain")  # type: ignore[arg-type]
+    head = s3.client.stat_object(s3.bucket, "m/small")
+    assert head.metadata is not None
+    assert head.metadata["x-amz-meta-sha256"] == hashlib.sha256(data).hexdigest()
+    assert head.content_type == "text/plain"
+
+
+def test_s3_unknown_sha_multipart_is_recorded_after_upload(s3: S3Store) -> None:
+    data = os.urandom(11 * MB)
+    info = s3.put("m/big", Unknown(data), content_type="application/x-parquet")  # type: ignore[arg-type]
+    head = s3.client.stat_object(s3.bucket, "m/big")
+    assert head.metadata is not None and head.etag is not None
+    assert head.metadata["x-amz-meta-sha256"] == info.sha256 == hashlib.sha256(data).hexdigest()
+    assert head.content_type == "application/x-parquet"  # the self-copy keeps the type
+    assert head.etag.endswith("-3")  # really a multipart object (5 MB parts)
+    assert s3.get_bytes("m/big") == data
+
+
+def test_s3_conditional_writes_are_honoured(s3: S3Store) -> None:
+    assert s3.supports_conditional_writes() is True
+    assert [i.key for i in s3.list()] == []
+
+
+def test_s3_list_order_is_byte_order_even_on_seaweedfs(s3: S3Store) -> None:
+    keys = ["x/a/b", "x/a-b", "x/a0", "x/a.b"]
+    for key in keys:
+        s3.put(key, b"1")
+    assert [i.key for i in s3.list("x/")] == sorted(keys, key=str.encode)
+
+
+def test_s3_store_from_settings_uses_the_shared_client(s3_stores: Stores) -> None:
+    assert isinstance(s3_stores.public, S3Store) and isinstance(s3_stores.private, S3Store)
+    assert s3_stores.public.client is s3_stores.private.client
+    assert s3_stores.public.bucket != s3_stores.private.bucket
+
+
+def test_settings_for_builds_working_settings(settings_for, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    from heldout.storage.factory import build_stores
+
+    for backend in ("local", "s3"):
+        settings = settings_for(backend, tmp_path / backend)
+        stores = build_stores(settings)
+        stores.public.put("hello", b"world")
+        assert stores.public.get_bytes("hello") == b"world"
+        stores.private.ping()
