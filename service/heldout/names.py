@@ -48,7 +48,9 @@ class SemVer:
             )
         self.text = text
         self.major, self.minor, self.patch = (int(match.group(i)) for i in (1, 2, 3))
-        self.prerelease: tuple[str, ...] = tuple(match.group(4).split(".")) if match.group(4) else ()
+        self.prerelease: tuple[str, ...] = (
+            tuple(match.group(4).split(".")) if match.group(4) else ()
+        )
 
     def _key(self) -> tuple[object, ...]:
         pre: tuple[object, ...] = tuple(

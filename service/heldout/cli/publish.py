@@ -190,11 +190,19 @@ def register(datasets_app: typer.Typer) -> None:
         version: str | None = typer.Option(None, "--version", help="Version (default: the "
                                            "card's)."),
         as_json: bool = typer.Option(False, "--json", help="Print the result as JSON."),
+        if_missing: bool = typer.Option(
+            False, "--if-missing", help="Do nothing if this version is already published."
+        ),
     ) -> None:
         """Build a built-in dataset (digits, spoken-digits) and publish it."""
-        from heldout.ingest.builtin import build_builtin
+        from heldout.ingest.builtin import build_builtin, load_card
 
         with open_services() as services:
+            card, _ = load_card(dataset.value)
+            wanted = version or str(card["version"])
+            if if_missing and wanted in services.repository.list_versions(card["name"]):
+                console.print(f"{card['name']}@{wanted} is already published")
+                return
             try:
                 result = build_builtin(services.repository, dataset.value, version=version,
                                        progress=not as_json)
