@@ -1,0 +1,63 @@
+"""The FastAPI application factory."""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+
+from heldout import __version__
+from heldout.api.middleware import BodyLimitMiddleware, RequestContextMiddleware
+from heldout.api.problems import install_problem_handlers
+from heldout.api.routers import admin, datasets, health, publish
+from heldout.config import Settings
+from heldout.services import Services, build_services
+from heldout.storage.factory import ensure_buckets
+
+# JSON bodies (drafts, commits, admin calls) are parsed in memory: keep them small. Uploads
+# (shards, labels) stream to the store and may be as large as ``max_upload_bytes``.
+JSON_BODY_LIMIT = 16 * 1024 * 1024
+SKIP_MIGRATIONS_ENV = "HELDOUT_SKIP_MIGRATIONS"
+
+
+def create_app(settings: Settings, services: Services | None = None) -> FastAPI:
+    """The API for ``settings``; builds (and on shutdown closes) Services unless given them."""
+    owned = services is None
+    if services is None:
+        services = build_services(settings, migrate=os.environ.get(SKIP_MIGRATIONS_ENV) != "1")
+        if settings.storage_backend == "local":
+            ensure_buckets(services.stores)  # folders only: no network
+
+    @asynccontextmanager
+    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        yield
+        if owned:
+            services.close()
+
+    app = FastAPI(
+        title="Heldout",
+        version=__version__,
+        summary="Open AI training data and held-out benchmarks",
+        lifespan=lifespan,
+    )
+    app.state.services = services
+    app.state.settings = settings
+    install_problem_handlers(app)
+    app.include_router(health.router)
+    app.include_router(datasets.router)
+    app.include_router(publish.router)
+    app.include_router(admin.router)
+    upload_rules = [(re.compile(publish.UPLOAD_PATH), settings.max_upload_bytes)]
+    app.add_middleware(BodyLimitMiddleware,
+                       default_limit=min(JSON_BODY_LIMIT, settings.max_upload_bytes),
+                       rules=upload_rules)
+    app.add_middleware(RequestContextMiddleware)  # outermost: ids on every response
+    return app
+
+
+def app_from_env() -> FastAPI:
+    """The app for settings from ``HELDOUT_*`` variables (uvicorn ``--factory`` target)."""
+    return create_app(Settings())

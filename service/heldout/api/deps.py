@@ -1,0 +1,77 @@
+"""Request dependencies: the app's Services and the caller (from ``Authorization: Bearer``)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from fastapi import Depends, Request
+
+from heldout.accounts.keys import authenticate
+from heldout.accounts.roles import Principal
+from heldout.errors import Forbidden, Unauthorized
+from heldout.services import Services
+
+
+def get_services(request: Request) -> Services:
+    """The long-lived services the app was built with."""
+    services: Services = request.app.state.services
+    return services
+
+
+def bearer_token(request: Request) -> str | None:
+    """The token of an ``Authorization: Bearer …`` header (None without the header)."""
+    header = request.headers.get("authorization")
+    if header is None:
+        return None
+    scheme, _, token = header.partition(" ")
+    if scheme.lower() != "bearer" or not token.strip():
+        raise Unauthorized("the Authorization header must be 'Bearer <api key>'")
+    return token.strip()
+
+
+def optional_user(request: Request) -> Principal | None:
+    """The caller, or None for an anonymous request; an invalid key is 401, never anonymous."""
+    token = bearer_token(request)
+    if token is None:
+        return None
+    services = get_services(request)
+    with services.catalog.session() as session:
+        principal = authenticate(session, token)
+    request.state.principal = principal
+    return principal
+
+
+def require_user(user: Principal | None = Depends(optional_user)) -> Principal:
+    """The caller; 401 without a key."""
+    if user is None:
+        raise Unauthorized("this route needs an API key: send 'Authorization: Bearer <key>'")
+    return user
+
+
+def require_role(*roles: str) -> Callable[[Principal], Principal]:
+    """A dependency that admits callers with one of ``roles`` (401 anonymous, 403 otherwise)."""
+
+    def check(user: Principal = Depends(require_user)) -> Principal:
+        if user.role not in roles:
+            raise Forbidden(
+                f"user {user.name!r} has role {user.role!r}; this route needs "
+                + " or ".join(repr(r) for r in roles)
+            )
+        return user
+
+    return check
+
+
+require_admin = require_role("admin")
+require_publisher = require_role("admin", "publisher")
+
+
+def client_ip(request: Request) -> str | None:
+    """The caller's address (uvicorn resolves trusted proxy headers into it)."""
+    return request.client.host if request.client else None
+
+
+def request_id(request: Request) -> str | None:
+    """The request id set by the middleware."""
+    value = getattr(request.state, "request_id", None)
+    return str(value) if value else None

@@ -1,0 +1,139 @@
+"""ASGI middleware: request ids (in every log line), access log, 500s, request body limits."""
+
+from __future__ import annotations
+
+import logging
+import re
+import time
+import uuid
+from collections.abc import Sequence
+from contextvars import ContextVar
+from typing import Any
+
+from starlette.datastructures import Headers, MutableHeaders
+from starlette.middleware.body_limit import RequestBodyLimitMiddleware
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from heldout.api.problems import http_problem
+
+REQUEST_ID_HEADER = "X-Request-ID"
+BODY_LIMIT_SCOPE_KEY = "heldout.body_limit"
+_VALID_REQUEST_ID = re.compile(r"[A-Za-z0-9._:-]{1,64}")
+_request_id: ContextVar[str | None] = ContextVar("heldout_request_id", default=None)
+access_log = logging.getLogger("heldout.api.access")
+error_log = logging.getLogger("heldout.api")
+
+
+def current_request_id() -> str | None:
+    """The id of the request being handled (None outside a request)."""
+    return _request_id.get()
+
+
+class RequestIdFilter(logging.Filter):
+    """Adds ``record.request_id`` (``-`` outside a request) so formats can print it."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        record.request_id = _request_id.get() or "-"
+        return True
+
+
+LOG_FORMAT = "%(asctime)s %(levelname)s [%(request_id)s] %(name)s: %(message)s"
+
+
+def configure_logging(level: str = "INFO") -> None:
+    """Log to stderr with the request id in every line (used by ``heldout serve``)."""
+    handler = logging.StreamHandler()
+    handler.addFilter(RequestIdFilter())
+    handler.setFormatter(logging.Formatter(LOG_FORMAT))
+    root = logging.getLogger()
+    root.handlers = [handler]
+    root.setLevel(level.upper())
+    for name in ("uvicorn", "uvicorn.error"):
+        logging.getLogger(name).handlers = []
+        logging.getLogger(name).propagate = True
+    logging.getLogger("uvicorn.access").disabled = True  # heldout.api.access replaces it
+
+
+class RequestContextMiddleware:
+    """Request id in (``X-Request-ID``, else a new one) and out; access log; problem+json 500s."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        incoming = Headers(scope=scope).get(REQUEST_ID_HEADER, "")
+        request_id = incoming if _VALID_REQUEST_ID.fullmatch(incoming) else uuid.uuid4().hex
+        token = _request_id.set(request_id)
+        scope.setdefault("state", {})["request_id"] = request_id
+        started = time.perf_counter()
+        status = 0
+
+        async def send_with_id(message: Message) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = message["status"]
+                MutableHeaders(scope=message)[REQUEST_ID_HEADER] = request_id
+            await send(message)
+
+        try:
+            await self.app(scope, receive, send_with_id)
+        except Exception:
+            error_log.exception("request_id=%s %s %s failed with an unexpected error",
+                                request_id, scope["method"], scope["path"])
+            if status:
+                raise
+            status = 500
+            response = http_problem(
+                500, f"unexpected server error; quote request id {request_id} when reporting it",
+                scope["path"],
+            )
+            await response(scope, receive, send_with_id)
+        finally:
+            principal: Any = scope.get("state", {}).get("principal")
+            who = f"{principal.name} key={principal.masked_key}" if principal else "anonymous"
+            access_log.info(
+                "request_id=%s %s %s %s %.1fms %s", request_id, scope["method"], scope["path"],
+                status, (time.perf_counter() - started) * 1000, who,
+            )
+            _request_id.reset(token)
+
+
+class BodyLimitMiddleware:
+    """Refuse request bodies over a per-route limit with 413 problem+json.
+
+    A declared ``Content-Length`` over the limit is refused before the app runs; bodies without
+    one (chunked) are counted by Starlette's ``RequestBodyLimitMiddleware`` while the route
+    reads them, and the 413 it raises goes through the app's problem handlers.
+    """
+
+    def __init__(self, app: ASGIApp, default_limit: int,
+                 rules: Sequence[tuple[re.Pattern[str], int]] = ()) -> None:
+        self.app = app
+        self.default_limit = default_limit
+        self.rules = list(rules)
+
+    def limit_for(self, path: str) -> int:
+        """The body limit of ``path``: the first matching rule's, else the default."""
+        for pattern, limit in self.rules:
+            if pattern.match(path):
+                return limit
+        return self.default_limit
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        limit = self.limit_for(scope["path"])
+        scope[BODY_LIMIT_SCOPE_KEY] = limit
+        declared = Headers(scope=scope).get("content-length")
+        if declared is not None and declared.isdigit() and int(declared) > limit:
+            response = http_problem(
+                413, f"the request body is {declared} bytes; {scope['path']} accepts at most "
+                f"{limit} bytes", scope["path"], headers={"Connection": "close"},
+            )
+            await response(scope, receive, send)
+            return
+        await RequestBodyLimitMiddleware(self.app, max_body_size=limit)(scope, receive, send)

@@ -1,0 +1,228 @@
+"""A page of rows from a split's public shards, and small previews of their media.
+
+Only the row groups covering the page are read, over ranged GETs; only the split's *public*
+columns are read (never a held-out label column, which the public shards of a held-out split
+do not have anyway), and nothing under ``private/`` is ever touched.
+"""
+
+from __future__ import annotations
+
+import io
+import math
+from dataclasses import dataclass
+from datetime import date, datetime, time
+from decimal import Decimal
+from typing import Any
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from heldout import layout
+from heldout.errors import InvalidInput, NotFound
+from heldout.formats.features import Audio, Features, Image
+from heldout.formats.manifest import Manifest, ShardInfo
+from heldout.parquet_footer import read_footer
+from heldout.storage.base import ObjectStore
+
+MAX_PAGE = 100
+THUMBNAIL_PX = 128
+CLIP_SECONDS = 5.0
+
+
+class RangeFile(io.RawIOBase):
+    """A seekable read-only file over a store object, every read a ranged GET."""
+
+    def __init__(self, store: ObjectStore, key: str, size: int) -> None:
+        self._store, self._key, self._size, self._pos = store, key, size, 0
+
+    def readable(self) -> bool:
+        return True
+
+    def seekable(self) -> bool:
+        return True
+
+    def tell(self) -> int:
+        return self._pos
+
+    def seek(self, offset: int, whence: int = io.SEEK_SET) -> int:
+        base = {io.SEEK_SET: 0, io.SEEK_CUR: self._pos, io.SEEK_END: self._size}[whence]
+        self._pos = max(0, base + offset)
+        return self._pos
+
+    def read(self, size: int | None = -1) -> bytes:
+        if size is None or size < 0:
+            size = self._size - self._pos
+        if size <= 0 or self._pos >= self._size:
+            return b""
+        data = self._store.get_range(self._key, self._pos, min(size, self._size - self._pos))
+        self._pos += len(data)
+        return data
+
+    def readinto(self, buffer: Any) -> int:
+        data = self.read(len(buffer))
+        buffer[: len(data)] = data
+        return len(data)
+
+
+@dataclass(frozen=True)
+class _Slice:
+    shard: ShardInfo
+    start: int  # first row inside the shard
+    stop: int  # one past the last row inside the shard
+    global_start: int
+
+
+def _slices(manifest: Manifest, split: str, offset: int, length: int) -> list[_Slice]:
+    out, seen = [], 0
+    end = offset + length
+    for shard in manifest.split_info(split).shards:
+        lo, hi = seen, seen + shard.num_rows
+        if hi > offset and lo < end:
+            start, stop = max(offset, lo) - lo, min(end, hi) - lo
+            out.append(_Slice(shard, start, stop, lo + start))
+        seen = hi
+    return out
+
+
+def _read_slice(store: ObjectStore, manifest: Manifest, piece: _Slice,
+                columns: list[str]) -> pa.Table:
+    """Rows ``[start, stop)`` of one shard, reading only the row groups that hold them."""
+    key = layout.shard_key(manifest.name, manifest.version, piece.shard.path)
+    metadata = read_footer(store, key, piece.shard.num_bytes)
+    parquet = pq.ParquetFile(RangeFile(store, key, piece.shard.num_bytes), metadata=metadata)
+    present = [c for c in columns if c in parquet.schema_arrow.names]
+    groups, first_row, cursor = [], None, 0
+    for index in range(metadata.num_row_groups):
+        rows = metadata.row_group(index).num_rows
+        if cursor + rows > piece.start and cursor < piece.stop:
+            groups.append(index)
+            if first_row is None:
+                first_row = cursor
+        cursor += rows
+    if not groups or first_row is None:
+        return pa.table({c: pa.array([], type=parquet.schema_arrow.field(c).type)
+                         for c in present})
+    table = parquet.read_row_groups(groups, columns=present)
+    return table.slice(piece.start - first_row, piece.stop - piece.start)
+
+
+def public_columns(manifest: Manifest, split: str) -> Features:
+    """The columns a split exposes: its features without any held-out label column."""
+    return manifest.public_features_obj(split)
+
+
+def read_rows(store: ObjectStore, manifest: Manifest, split: str, offset: int, length: int,
+              preview_base: str) -> dict[str, Any]:
+    """The JSON page: public features, rows (media as preview URLs), totals."""
+    if not 0 < length <= MAX_PAGE:
+        raise InvalidInput(f"length must be between 1 and {MAX_PAGE}, got {length}")
+    info = manifest.split_info(split)
+    if offset < 0:
+        raise InvalidInput(f"offset must be ≥ 0, got {offset}")
+    features = public_columns(manifest, split)
+    columns = list(features)
+    rows: list[dict[str, Any]] = []
+    for piece in _slices(manifest, split, offset, length):
+        table = _read_slice(store, manifest, piece, columns)
+        for i, row in enumerate(table.to_pylist()):
+            index = piece.global_start + i
+            rows.append({
+                column: _cell(features[column], row.get(column),
+                              f"{preview_base}/{split}/{index}/{column}")
+                for column in columns
+            })
+    return {
+        "name": manifest.name,
+        "version": manifest.version,
+        "split": split,
+        "features": features.to_hf(),
+        "rows": rows,
+        "num_rows_total": info.num_rows,
+        "offset": offset,
+        "length": len(rows),
+    }
+
+
+def _cell(feature: Any, value: Any, preview_url: str) -> Any:
+    if isinstance(feature, Image | Audio):
+        if not isinstance(value, dict) or value.get("bytes") is None:
+            return None
+        return {"preview_url": preview_url, "path": value.get("path"),
+                "num_bytes": len(value["bytes"])}
+    return _jsonable(value)
+
+
+def _jsonable(value: Any) -> Any:
+    """Python values from Arrow → JSON-safe ones (bytes summarised, NaN → null)."""
+    if isinstance(value, bytes | bytearray | memoryview):
+        return f"<{len(value)} bytes>"
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    if isinstance(value, datetime | date | time):
+        return value.isoformat()
+    if isinstance(value, Decimal):
+        return str(value)
+    if isinstance(value, dict):
+        return {str(k): _jsonable(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_jsonable(v) for v in value]
+    return value
+
+
+def read_cell(store: ObjectStore, manifest: Manifest, split: str, row_index: int,
+              column: str) -> tuple[Any, Any]:
+    """(feature, value) of one public media cell; NotFound for anything else."""
+    features = public_columns(manifest, split)
+    feature = features.get(column)
+    if not isinstance(feature, Image | Audio):
+        media = [c for c, f in features.items() if isinstance(f, Image | Audio)]
+        raise NotFound(f"split {split!r} of {manifest.name}@{manifest.version} has no media "
+                       f"column {column!r}; media columns are {media}")
+    total = manifest.split_info(split).num_rows
+    if not 0 <= row_index < total:
+        raise NotFound(f"row {row_index} is outside split {split!r} (rows 0..{total - 1})")
+    (piece,) = _slices(manifest, split, row_index, 1)
+    table = _read_slice(store, manifest, piece, [column])
+    return feature, table.column(column)[0].as_py()
+
+
+def make_preview(feature: Any, value: Any, where: str) -> tuple[bytes, str]:
+    """A PNG thumbnail (≤ 128 px) of an image, or the first 5 s of a clip as WAV."""
+    if not isinstance(value, dict) or value.get("bytes") is None:
+        raise NotFound(f"{where} holds no media bytes")
+    data = bytes(value["bytes"])
+    if isinstance(feature, Image):
+        return _thumbnail(data, where), "image/png"
+    return _clip(data, where), "audio/wav"
+
+
+def _thumbnail(data: bytes, where: str) -> bytes:
+    from PIL import Image as PILImage
+
+    try:
+        with PILImage.open(io.BytesIO(data)) as opened:
+            opened.draft("RGB", (THUMBNAIL_PX, THUMBNAIL_PX))
+            opened.thumbnail((THUMBNAIL_PX, THUMBNAIL_PX))
+            image: PILImage.Image = opened
+            if image.mode not in ("1", "L", "LA", "P", "RGB", "RGBA"):
+                image = image.convert("RGBA" if "A" in image.getbands() else "RGB")
+            out = io.BytesIO()
+            image.save(out, format="PNG")
+    except (OSError, ValueError, PILImage.DecompressionBombError) as exc:
+        raise InvalidInput(f"{where}: cannot decode the image: {exc}") from None
+    return out.getvalue()
+
+
+def _clip(data: bytes, where: str) -> bytes:
+    import soundfile
+
+    try:
+        with soundfile.SoundFile(io.BytesIO(data)) as audio:
+            frames = min(audio.frames, int(CLIP_SECONDS * audio.samplerate))
+            samples = audio.read(frames, dtype="float32", always_2d=True)
+            rate = audio.samplerate
+        out = io.BytesIO()
+        soundfile.write(out, samples, rate, format="WAV", subtype="PCM_16")
+    except (RuntimeError, soundfile.LibsndfileError, ValueError) as exc:
+        raise InvalidInput(f"{where}: cannot decode the audio: {exc}") from None
+    return out.getvalue()

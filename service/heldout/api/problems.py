@@ -1,0 +1,148 @@
+"""RFC 9457 ``application/problem+json`` for every error the API returns."""
+
+from __future__ import annotations
+
+import logging
+from http import HTTPStatus
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.responses import JSONResponse, Response
+
+from heldout.errors import (
+    PROBLEM_BASE,
+    Conflict,
+    Forbidden,
+    HeldoutError,
+    InvalidInput,
+    NotFound,
+    PayloadTooLarge,
+    RateLimited,
+    Unauthorized,
+)
+
+PROBLEM_MEDIA_TYPE = "application/problem+json"
+log = logging.getLogger("heldout.api")
+
+# HTTP statuses raised by the framework (routing, body limit) → the matching error class.
+_BY_STATUS: dict[int, type[HeldoutError]] = {
+    401: Unauthorized,
+    403: Forbidden,
+    404: NotFound,
+    409: Conflict,
+    413: PayloadTooLarge,
+    422: InvalidInput,
+    429: RateLimited,
+    500: HeldoutError,
+}
+_EXTRA_SLUGS = {405: "method-not-allowed", 406: "not-acceptable", 415: "unsupported-media-type",
+                416: "range-not-satisfiable", 400: "bad-request"}
+
+
+def problem_response(
+    status: int,
+    type_uri: str,
+    title: str,
+    detail: str,
+    *,
+    instance: str | None = None,
+    headers: dict[str, str] | None = None,
+    **extra: Any,
+) -> JSONResponse:
+    """A problem+json response; the request id is added to the body when one is set."""
+    from heldout.api.middleware import current_request_id
+
+    body: dict[str, Any] = {"type": type_uri, "title": title, "status": status, "detail": detail}
+    if instance:
+        body["instance"] = instance
+    body.update(extra)
+    request_id = current_request_id()
+    if request_id:
+        body["request_id"] = request_id
+    all_headers = dict(headers or {})
+    if status == 401:
+        all_headers.setdefault("WWW-Authenticate", 'Bearer realm="heldout"')
+    return JSONResponse(body, status_code=status, media_type=PROBLEM_MEDIA_TYPE,
+                        headers=all_headers)
+
+
+def error_response(exc: HeldoutError, instance: str | None = None) -> JSONResponse:
+    """The problem response of a typed Heldout error."""
+    body = exc.to_problem(instance)
+    status = int(body.pop("status"))
+    return problem_response(status, body.pop("type"), body.pop("title"), body.pop("detail"),
+                            **body)
+
+
+def http_problem(status: int, detail: str, instance: str | None = None,
+                 headers: dict[str, str] | None = None) -> JSONResponse:
+    """The problem response for a bare HTTP status (framework errors)."""
+    if status in _BY_STATUS:
+        cls = _BY_STATUS[status]
+        type_uri, title = PROBLEM_BASE + cls.slug, cls.title
+    elif status in _EXTRA_SLUGS:
+        type_uri, title = PROBLEM_BASE + _EXTRA_SLUGS[status], HTTPStatus(status).phrase
+    else:
+        try:
+            title = HTTPStatus(status).phrase
+        except ValueError:
+            title = "Error"
+        type_uri = "about:blank"
+    return problem_response(status, type_uri, title, detail, instance=instance, headers=headers)
+
+
+async def _heldout_error(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, HeldoutError)
+    if exc.status >= 500:
+        log.warning("request_id=%s %s %s failed: %s", _rid(), request.method, request.url.path,
+                    exc.detail)
+    return error_response(exc, request.url.path)
+
+
+async def _http_error(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, StarletteHTTPException)
+    detail = exc.detail if isinstance(exc.detail, str) else str(exc.detail)
+    if exc.status_code == 404 and detail == "Not Found":
+        detail = f"no route {request.method} {request.url.path} (see /docs for the API)"
+    elif exc.status_code == 405:
+        detail = f"method {request.method} is not allowed on {request.url.path}"
+    elif exc.status_code == 413:
+        limit = request.scope.get("heldout.body_limit")
+        detail = (f"the request body is larger than {request.url.path} accepts"
+                  + (f" (at most {limit} bytes)" if limit else ""))
+    return http_problem(exc.status_code, detail, request.url.path, dict(exc.headers or {}))
+
+
+def describe_errors(errors: Any, limit: int = 5) -> tuple[str, list[dict[str, Any]]]:
+    """'<where>: <message>' for FastAPI validation errors, and a JSON-safe list of them."""
+    items = []
+    for error in list(errors):
+        loc = ".".join(str(p) for p in error.get("loc", ()))
+        items.append({"loc": loc, "msg": str(error.get("msg", "")).removeprefix("Value error, "),
+                      "type": error.get("type")})
+    text = "; ".join(f"{e['loc']}: {e['msg']}" for e in items[:limit])
+    if len(items) > limit:
+        text += f"; and {len(items) - limit} more"
+    return text or "the request is invalid", items
+
+
+async def _validation_error(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, RequestValidationError)
+    detail, items = describe_errors(exc.errors())
+    return problem_response(422, PROBLEM_BASE + InvalidInput.slug, InvalidInput.title, detail,
+                            instance=request.url.path, errors=items)
+
+
+def _rid() -> str:
+    from heldout.api.middleware import current_request_id
+
+    return current_request_id() or "-"
+
+
+def install_problem_handlers(app: FastAPI) -> None:
+    """Register the problem+json handlers on ``app``."""
+    app.add_exception_handler(HeldoutError, _heldout_error)
+    app.add_exception_handler(StarletteHTTPException, _http_error)
+    app.add_exception_handler(RequestValidationError, _validation_error)

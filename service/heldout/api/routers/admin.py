@@ -1,0 +1,192 @@
+"""Admin routes: users, keys, teams, dataset access (visibility, terms, grants), audit log."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter, Depends, Query, Request
+from fastapi.responses import JSONResponse
+from pydantic import BaseModel, Field
+
+from heldout.accounts import access, audit, keys, users
+from heldout.accounts.roles import Principal, Role
+from heldout.api.deps import client_ip, get_services, request_id, require_admin
+from heldout.api.views import iso
+from heldout.catalog.models import Dataset
+from heldout.errors import InvalidInput, NotFound
+from heldout.services import Services
+
+router = APIRouter(prefix="/api/v1/admin", tags=["admin"], dependencies=[Depends(require_admin)])
+
+
+class NewUser(BaseModel):
+    name: str
+    role: Role
+    email: str | None = None
+
+
+class NewKey(BaseModel):
+    label: str = Field("", max_length=keys.LABEL_MAX)
+
+
+class NewTeam(BaseModel):
+    name: str
+
+
+class NewMember(BaseModel):
+    user: str
+    benchmark: str | None = None
+
+
+class DatasetAccess(BaseModel):
+    visibility: str | None = Field(None, description="public, gated or private")
+    terms_version: str | None = None
+    terms_text: str | None = None
+
+
+class NewGrant(BaseModel):
+    user: str | None = None
+    team: str | None = None
+
+
+def _audit(services: Services, request: Request, admin: Principal, action: str, target: str,
+           detail: dict[str, Any] | None = None) -> None:
+    with services.catalog.session() as session:
+        audit.record(session, action, target, user_id=admin.id, client_ip=client_ip(request),
+                     request_id=request_id(request), detail=detail)
+
+
+@router.post("/users", status_code=201, summary="Create a user")
+def create_user(request: Request, body: NewUser, admin: Principal = Depends(require_admin),
+                services: Services = Depends(get_services)) -> dict[str, Any]:
+    with services.catalog.session() as session:
+        view = users.user_dict(users.create_user(session, body.name, body.role, body.email))
+    _audit(services, request, admin, "user.created", body.name, {"role": body.role})
+    return view
+
+
+@router.get("/users", summary="List users")
+def list_users(services: Services = Depends(get_services)) -> dict[str, Any]:
+    with services.catalog.session() as session:
+        return {"items": [users.user_dict(u) for u in users.list_users(session)]}
+
+
+@router.post("/users/{name}/keys", status_code=201,
+             summary="Issue an API key (the key is in this answer only)")
+def create_key(request: Request, name: str, body: NewKey | None = None,
+               admin: Principal = Depends(require_admin),
+               services: Services = Depends(get_services)) -> dict[str, Any]:
+    with services.catalog.session() as session:
+        issued = keys.create_key(session, users.get_user(session, name),
+                                 body.label if body else "")
+    _audit(services, request, admin, "key.created", name, {"prefix": issued.prefix})
+    return {"key": issued.key, "prefix": issued.prefix, "user": issued.user,
+            "label": issued.label, "masked": issued.masked,
+            "created_at": iso(issued.created_at),
+            "note": "store this key now: it is shown only once"}
+
+
+@router.get("/users/{name}/keys", summary="A user's keys (prefixes and last 4 only)")
+def list_keys(name: str, services: Services = Depends(get_services)) -> dict[str, Any]:
+    with services.catalog.session() as session:
+        user = users.get_user(session, name)
+        return {"items": [keys.key_dict(k) for k in keys.list_keys(session, user)]}
+
+
+@router.delete("/keys/{prefix}", summary="Revoke an API key")
+def revoke_key(request: Request, prefix: str, admin: Principal = Depends(require_admin),
+               services: Services = Depends(get_services)) -> dict[str, Any]:
+    with services.catalog.session() as session:
+        view = keys.key_dict(keys.revoke_key(session, prefix))
+    _audit(services, request, admin, "key.revoked", prefix)
+    return view
+
+
+@router.post("/teams", status_code=201, summary="Create a team")
+def create_team(request: Request, body: NewTeam, admin: Principal = Depends(require_admin),
+                services: Services = Depends(get_services)) -> dict[str, Any]:
+    with services.catalog.session() as session:
+        team = users.create_team(session, body.name)
+        view = {"name": team.name, "created_at": iso(team.created_at)}
+    _audit(services, request, admin, "team.created", body.name)
+    return view
+
+
+@router.get("/teams", summary="List teams")
+def list_teams(services: Services = Depends(get_services)) -> dict[str, Any]:
+    with services.catalog.session() as session:
+        return {"items": [{"name": t.name, "created_at": iso(t.created_at)}
+                          for t in users.list_teams(session)]}
+
+
+@router.post("/teams/{name}/members", status_code=201, summary="Add a user to a team")
+def add_member(request: Request, name: str, body: NewMember,
+               admin: Principal = Depends(require_admin),
+               services: Services = Depends(get_services)) -> dict[str, Any]:
+    with services.catalog.session() as session:
+        users.add_member(session, users.get_team(session, name), users.get_user(session, body.user),
+                         body.benchmark)
+    _audit(services, request, admin, "team.member_added", name, {"user": body.user})
+    return {"team": name, "user": body.user, "benchmark": body.benchmark}
+
+
+def _dataset(session: Any, name: str) -> Dataset:
+    row = access.find_dataset(session, name)
+    if row is None:
+        raise NotFound(f"dataset {name!r} does not exist (run `heldout db reindex` if it is in "
+                       "the bucket but not the catalog)")
+    return row
+
+
+@router.patch("/datasets/{name}", summary="Set visibility and terms of a dataset")
+def update_dataset(request: Request, name: str, body: DatasetAccess,
+                   admin: Principal = Depends(require_admin),
+                   services: Services = Depends(get_services)) -> dict[str, Any]:
+    with services.catalog.session() as session:
+        row = access.set_access(session, _dataset(session, name), visibility=body.visibility,
+                                terms_version=body.terms_version, terms_text=body.terms_text)
+        view = {"name": row.name, "visibility": row.visibility,
+                "terms_version": row.terms_version, "terms_text": row.terms_text}
+    _audit(services, request, admin, "dataset.access_changed", name,
+           body.model_dump(exclude_none=True))
+    return view
+
+
+@router.post("/datasets/{name}/grants", status_code=201,
+             summary="Let a user or a team read a private dataset")
+def add_grant(request: Request, name: str, body: NewGrant,
+              admin: Principal = Depends(require_admin),
+              services: Services = Depends(get_services)) -> dict[str, Any]:
+    if (body.user is None) == (body.team is None):
+        raise InvalidInput("a grant names exactly one of 'user' or 'team'")
+    with services.catalog.session() as session:
+        row = _dataset(session, name)
+        if body.user is not None:
+            access.add_grant(session, row, user_id=users.get_user(session, body.user).id)
+        else:
+            access.add_grant(session, row, team_id=users.get_team(session, str(body.team)).id)
+    _audit(services, request, admin, "dataset.grant_added", name,
+           body.model_dump(exclude_none=True))
+    return {"dataset": name, "user": body.user, "team": body.team}
+
+
+@router.get("/terms-acceptances", summary="Who accepted which dataset terms, and when")
+def list_acceptances(dataset: str | None = None, user: str | None = None,
+                     services: Services = Depends(get_services)) -> dict[str, Any]:
+    with services.catalog.session() as session:
+        return {"items": access.list_acceptances(session, dataset, user)}
+
+
+@router.get("/audit", summary="The audit log, newest first")
+def list_audit(
+    action: str | None = Query(None, description="e.g. dataset.download"),
+    user: str | None = None,
+    target: str | None = Query(None, description="target prefix, e.g. pets@1.0.0"),
+    limit: int = Query(100, ge=1, le=1000),
+    offset: int = Query(0, ge=0),
+    services: Services = Depends(get_services),
+) -> JSONResponse:
+    with services.catalog.session() as session:
+        items, total = audit.list_events(session, action=action, user=user,
+                                         target_prefix=target, limit=limit, offset=offset)
+    return JSONResponse({"items": items, "total": total, "limit": limit, "offset": offset})

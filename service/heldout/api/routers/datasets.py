@@ -1,0 +1,324 @@
+"""Reading datasets: listing, details, manifests, file URLs, streamed files, rows, previews."""
+
+from __future__ import annotations
+
+import mimetypes
+from dataclasses import dataclass
+from typing import Any
+
+from fastapi import APIRouter, Depends, Path, Query, Request
+from fastapi.responses import JSONResponse, Response
+from sqlalchemy import func, or_, select
+
+from heldout import layout
+from heldout.accounts import access, audit
+from heldout.accounts.roles import Principal
+from heldout.api import preview, views
+from heldout.api.deps import client_ip, get_services, optional_user, request_id, require_user
+from heldout.api.streaming import object_response
+from heldout.catalog.datasets import list_versions as catalog_versions
+from heldout.catalog.models import Dataset
+from heldout.errors import HeldoutError, NotFound
+from heldout.formats.manifest import Manifest
+from heldout.names import check_name, check_split
+from heldout.services import Services
+
+router = APIRouter(prefix="/api/v1", tags=["datasets"])
+METADATA_FILES = ("manifest.json", "croissant.json", "README.md")
+MEDIA_TYPES = {
+    "manifest.json": "application/json",
+    "croissant.json": "application/ld+json",
+    "README.md": "text/markdown; charset=utf-8",
+}
+NAME = Path(description="dataset name", examples=["pets"])
+VERSION = Path(description="a semantic version, or `latest`", examples=["1.0.0"])
+
+
+@dataclass
+class Opened:
+    """A dataset version the caller may read."""
+
+    row: Dataset | None
+    manifest: Manifest
+
+    @property
+    def audited(self) -> bool:
+        """Downloads of gated and private datasets go to the audit log."""
+        return self.row is not None and self.row.visibility in ("gated", "private")
+
+    @property
+    def public(self) -> bool:
+        return self.row is None or self.row.visibility == "public"
+
+
+def open_version(services: Services, user: Principal | None, name: str, version: str) -> Opened:
+    """Check the caller may read ``name``'s data, then load the manifest of ``version``."""
+    check_name(name, "dataset name")
+    with services.catalog.session() as session:
+        row = access.check_read(session, user, name)
+    if version == "latest" and row is not None and row.latest_version:
+        version = row.latest_version
+    return Opened(row, services.repository.manifest(name, version))
+
+
+def record_download(services: Services, request: Request, user: Principal | None,
+                    action: str, target: str, detail: dict[str, Any]) -> None:
+    """Append an audit event for a read of gated or private data."""
+    with services.catalog.session() as session:
+        audit.record(session, action, target, user_id=user.id if user else None,
+                     client_ip=client_ip(request), request_id=request_id(request), detail=detail)
+
+
+def version_base(services: Services, name: str, version: str) -> str:
+    """Absolute URL of a version's routes on this service."""
+    root = services.settings.public_base_url.rstrip("/")
+    return f"{root}/api/v1/datasets/{name}/versions/{version}"
+
+
+@router.get("/datasets", summary="List datasets (filter, search, paginate)")
+def list_datasets(
+    task: str | None = Query(None, description="exact task, e.g. image-classification"),
+    modality: str | None = Query(None, description="image, audio, text, tabular, multimodal"),
+    license: str | None = Query(None, description="SPDX id, e.g. CC-BY-4.0"),
+    q: str | None = Query(None, max_length=200, description="text in name, title, description"),
+    limit: int = Query(50, ge=1, le=1000),
+    offset: int = Query(0, ge=0),
+    user: Principal | None = Depends(optional_user),
+    services: Services = Depends(get_services),
+) -> dict[str, Any]:
+    """Datasets with a committed version, by name; private ones only for who may read them."""
+    with services.catalog.session() as session:
+        query = select(Dataset).where(Dataset.latest_version.is_not(None),
+                                      access.visible_clause(session, user))
+        if task:
+            query = query.where(Dataset.task == task)
+        if modality:
+            query = query.where(Dataset.modality == modality)
+        if license:
+            query = query.where(func.lower(Dataset.license) == license.lower())
+        if q:
+            pattern = f"%{q.lower()}%"
+            query = query.where(or_(func.lower(Dataset.name).like(pattern),
+                                    func.lower(Dataset.title).like(pattern),
+                                    func.lower(Dataset.description).like(pattern)))
+        total = session.scalar(select(func.count()).select_from(query.subquery())) or 0
+        rows = session.scalars(query.order_by(Dataset.name).limit(limit).offset(offset)).all()
+        items = [views.dataset_item(row) for row in rows]
+    return {"items": items, "total": total, "limit": limit, "offset": offset}
+
+
+@router.get("/datasets/{name}", summary="A dataset and its versions (newest first)")
+def get_dataset(
+    name: str = NAME,
+    user: Principal | None = Depends(optional_user),
+    services: Services = Depends(get_services),
+) -> dict[str, Any]:
+    """Description, visibility, terms (gated), the caller's access and every version."""
+    check_name(name, "dataset name")
+    with services.catalog.session() as session:
+        row = access.find_dataset(session, name)
+        if not access.may_see(session, user, row):
+            raise NotFound(f"dataset {name!r} does not exist")
+        if row is not None and row.latest_version:
+            body = views.dataset_item(row)
+            body["versions"] = [views.version_item(v) for v in catalog_versions(session, name)]
+            body["created_at"] = views.iso(row.created_at)
+            body["updated_at"] = views.iso(row.updated_at)
+            if row.visibility == "gated":
+                accepted = (access.has_accepted_terms(session, user, row)
+                            if user is not None else False)
+                body["terms"] = {"version": row.terms_version, "text": row.terms_text,
+                                 "accepted": accepted}
+            try:
+                access.check_read(session, user, name)
+                body["can_download"] = True
+            except HeldoutError:
+                body["can_download"] = False
+            return body
+    versions = services.repository.list_versions(name)
+    if not versions:
+        raise NotFound(f"dataset {name!r} does not exist")
+    manifests = [services.repository.manifest(name, v) for v in versions]
+    body = views.manifest_item(manifests[0])
+    body["versions"] = [views.manifest_version_item(m) for m in manifests]
+    body["can_download"] = True
+    return body
+
+
+@router.get("/datasets/{name}/versions/{version}", summary="The manifest of a version")
+def get_manifest(
+    name: str = NAME,
+    version: str = VERSION,
+    user: Principal | None = Depends(optional_user),
+    services: Services = Depends(get_services),
+) -> Response:
+    """``manifest.json`` of ``name@version`` (``latest``: the newest committed)."""
+    opened = open_version(services, user, name, version)
+    return Response(opened.manifest.to_json(), media_type="application/json")
+
+
+@router.get("/datasets/{name}/versions/{version}/files",
+            summary="Download URLs of a version's files")
+def list_files(
+    request: Request,
+    name: str = NAME,
+    version: str = VERSION,
+    split: str | None = Query(None, description="only this split's shards"),
+    user: Principal | None = Depends(optional_user),
+    services: Services = Depends(get_services),
+) -> dict[str, Any]:
+    """Shards (with sha256, sizes, rows) and the manifest, Croissant and card, each with a URL:
+    presigned GET on S3, this service's streaming route on the local store."""
+    opened = open_version(services, user, name, version)
+    manifest = opened.manifest
+    splits = [check_split(split)] if split else list(manifest.splits)
+    if split:
+        manifest.split_info(split)
+    store = services.stores.public
+    expiry = services.settings.presign_expiry_seconds
+    base = version_base(services, name, manifest.version)
+
+    def url(path: str) -> str:
+        key = layout.shard_key(name, manifest.version, path)
+        return store.presigned_get_url(key, expiry) or f"{base}/files/{path}"
+
+    files = []
+    for path in METADATA_FILES:
+        key = layout.shard_key(name, manifest.version, path)
+        info = store.stat(key)
+        sha = info.sha256
+        if sha is None:
+            import hashlib
+
+            sha = hashlib.sha256(store.get_bytes(key)).hexdigest()
+        files.append({"path": path, "split": None, "sha256": sha, "num_bytes": info.size,
+                      "num_rows": None, "url": url(path)})
+    for name_of_split in splits:
+        for shard in manifest.splits[name_of_split].shards:
+            files.append({"path": shard.path, "split": name_of_split, "sha256": shard.sha256,
+                          "num_bytes": shard.num_bytes, "num_rows": shard.num_rows,
+                          "url": url(shard.path)})
+    if opened.audited:
+        record_download(services, request, user, "dataset.files", f"{name}@{manifest.version}",
+                        {"split": split, "files": len(files)})
+    return {"name": name, "version": manifest.version, "expires_in": expiry, "files": files}
+
+
+@router.head("/datasets/{name}/versions/{version}/files/{path:path}", include_in_schema=False)
+@router.get("/datasets/{name}/versions/{version}/files/{path:path}",
+            summary="Stream one file (Range supported)", response_class=Response,
+            responses={206: {"description": "partial content"},
+                       416: {"description": "range not satisfiable"}})
+def get_file(
+    request: Request,
+    path: str,
+    name: str = NAME,
+    version: str = VERSION,
+    user: Principal | None = Depends(optional_user),
+    services: Services = Depends(get_services),
+) -> Response:
+    """A shard, the manifest, the Croissant or the card; ``ETag`` is the sha256."""
+    opened = open_version(services, user, name, version)
+    manifest = opened.manifest
+    store = services.stores.public
+    key = layout.shard_key(name, manifest.version, path) if path in METADATA_FILES else None
+    shard = next((s for s in manifest.all_shards() if s.path == path), None)
+    if key is None and shard is None:
+        raise NotFound(f"{name}@{manifest.version} has no file {path!r}; files are "
+                       f"{', '.join(METADATA_FILES)} and the shards listed by …/files")
+    sha: str | None
+    if shard is not None:
+        key = layout.shard_key(name, manifest.version, shard.path)
+        size, sha = shard.num_bytes, shard.sha256
+        media_type: str = "application/vnd.apache.parquet"
+    else:
+        assert key is not None
+        info = store.stat(key)
+        size, sha = info.size, info.sha256
+        media_type = MEDIA_TYPES.get(path) or mimetypes.guess_type(path)[0] or "text/plain"
+    if opened.audited and request.method == "GET":
+        record_download(services, request, user, "dataset.download",
+                        f"{name}@{manifest.version}/{path}",
+                        {"range": request.headers.get("range")})
+    cache = "public, max-age=31536000, immutable" if opened.public else "private, no-store"
+    return object_response(
+        store, key, size=size, sha256=sha, media_type=media_type,
+        range_header=request.headers.get("range"), if_range=request.headers.get("if-range"),
+        if_none_match=request.headers.get("if-none-match"), head=request.method == "HEAD",
+        cache_control=cache,
+    )
+
+
+@router.get("/datasets/{name}/versions/{version}/rows", summary="A page of rows (preview)")
+def get_rows(
+    request: Request,
+    name: str = NAME,
+    version: str = VERSION,
+    split: str | None = Query(None, description="split (default: train, else the first)"),
+    offset: int = Query(0, ge=0),
+    length: int = Query(20, ge=1, le=preview.MAX_PAGE),
+    user: Principal | None = Depends(optional_user),
+    services: Services = Depends(get_services),
+) -> dict[str, Any]:
+    """Rows ``offset … offset+length`` of a split's public columns; media as preview URLs."""
+    opened = open_version(services, user, name, version)
+    manifest = opened.manifest
+    chosen = split or ("train" if "train" in manifest.splits else next(iter(manifest.splits)))
+    check_split(chosen)
+    base = version_base(services, name, manifest.version) + "/preview"
+    page = preview.read_rows(services.stores.public, manifest, chosen, offset, length, base)
+    if opened.audited:
+        record_download(services, request, user, "dataset.rows", f"{name}@{manifest.version}",
+                        {"split": chosen, "offset": offset, "length": page["length"]})
+    return page
+
+
+@router.get("/datasets/{name}/versions/{version}/preview/{split}/{row_index}/{column}",
+            summary="A thumbnail (PNG) or a short clip (WAV) of one media cell",
+            response_class=Response,
+            responses={200: {"content": {"image/png": {}, "audio/wav": {}}}})
+def get_preview(
+    request: Request,
+    split: str,
+    row_index: int,
+    column: str,
+    name: str = NAME,
+    version: str = VERSION,
+    user: Principal | None = Depends(optional_user),
+    services: Services = Depends(get_services),
+) -> Response:
+    """A PNG of at most 128 px for images, the first 5 s as WAV for audio."""
+    opened = open_version(services, user, name, version)
+    manifest = opened.manifest
+    check_split(split)
+    where = f"{name}@{manifest.version} {split}[{row_index}].{column}"
+    feature, value = preview.read_cell(services.stores.public, manifest, split, row_index,
+                                       column)
+    data, media_type = preview.make_preview(feature, value, where)
+    if opened.audited:
+        record_download(services, request, user, "dataset.preview",
+                        f"{name}@{manifest.version}/{split}/{row_index}/{column}", {})
+    cache = "public, max-age=86400" if opened.public else "private, no-store"
+    return Response(data, media_type=media_type, headers={"Cache-Control": cache})
+
+
+@router.post("/datasets/{name}/terms", summary="Accept the current terms of a gated dataset")
+def accept_terms(
+    request: Request,
+    name: str = NAME,
+    user: Principal = Depends(require_user),
+    services: Services = Depends(get_services),
+) -> JSONResponse:
+    """Records who accepted which terms version, and when."""
+    check_name(name, "dataset name")
+    with services.catalog.session() as session:
+        row = access.find_dataset(session, name)
+        if row is None or not access.may_see(session, user, row):
+            raise NotFound(f"dataset {name!r} does not exist")
+        accepted = access.accept_terms(session, user, row)
+        audit.record(session, "dataset.terms_accepted", name, user_id=user.id,
+                     client_ip=client_ip(request), request_id=request_id(request),
+                     detail={"terms_version": accepted.terms_version})
+        body = {"dataset": name, "user": user.name, "terms_version": accepted.terms_version,
+                "accepted_at": views.iso(accepted.accepted_at)}
+    return JSONResponse(body, status_code=201)

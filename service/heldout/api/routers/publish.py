@@ -1,0 +1,224 @@
+"""Publishing over HTTP: create a draft, stream shards and labels into it, commit or abort."""
+
+from __future__ import annotations
+
+import io
+from collections.abc import AsyncIterator
+from typing import Any
+
+import anyio
+import anyio.from_thread
+import anyio.to_thread
+from fastapi import APIRouter, Depends, Query, Request
+from fastapi.responses import JSONResponse, Response
+from pydantic import BaseModel, Field
+
+from heldout.accounts import access, audit
+from heldout.accounts.roles import Principal
+from heldout.api.deps import client_ip, get_services, request_id, require_publisher
+from heldout.errors import InvalidInput
+from heldout.formats.features import Features
+from heldout.formats.manifest import ShardInfo
+from heldout.names import check_name, check_split, check_version
+from heldout.repository import DatasetMetadata, Draft
+from heldout.services import Services
+
+router = APIRouter(prefix="/api/v1", tags=["publishing"])
+DRAFT = "/datasets/{name}/versions/{version}/drafts/{draft_id}"
+HOP_BYTES = 1024 * 1024  # body bytes moved per event-loop → worker-thread hop
+UPLOAD_PATH = r"^/api/v1/datasets/[^/]+/versions/[^/]+/drafts/[^/]+/(shards|labels)/"
+
+
+class CreateDraft(BaseModel):
+    """A new version: its number, features (Hugging Face features JSON) and metadata."""
+
+    version: str
+    features: dict[str, Any]
+    metadata: DatasetMetadata = Field(default_factory=DatasetMetadata)
+
+
+class CommitDraft(BaseModel):
+    """What the publisher uploaded (checked against the store) and what to put in the manifest."""
+
+    shards: list[ShardInfo] | None = None
+    statistics: dict[str, Any] = Field(default_factory=dict)
+    skipped_files: list[dict[str, Any]] = Field(default_factory=list)
+    leakage: dict[str, Any] = Field(default_factory=dict)
+
+
+class BodyReader(io.RawIOBase):
+    """A blocking file over the request body, read from a worker thread (never all in memory)."""
+
+    def __init__(self, chunks: AsyncIterator[bytes]) -> None:
+        self._chunks = chunks
+        self._buffer = bytearray()
+        self._eof = False
+
+    def readable(self) -> bool:
+        return True
+
+    def _next(self, want: int) -> bytes | None:
+        """Up to about ``want`` bytes from the event loop in one hop (None at the end)."""
+
+        async def pull() -> bytes | None:
+            parts: list[bytes] = []
+            got = 0
+            while got < want:
+                try:
+                    chunk = await self._chunks.__anext__()
+                except StopAsyncIteration:
+                    break
+                parts.append(chunk)
+                got += len(chunk)
+            return b"".join(parts) if parts else None
+
+        return anyio.from_thread.run(pull)
+
+    def read(self, size: int | None = -1) -> bytes:
+        want = -1 if size is None else size
+        while not self._eof and (want < 0 or len(self._buffer) < want):
+            chunk = self._next(max(want - len(self._buffer), HOP_BYTES))
+            if chunk is None:
+                self._eof = True
+            else:
+                self._buffer.extend(chunk)
+        take = len(self._buffer) if want < 0 else min(want, len(self._buffer))
+        out = bytes(self._buffer[:take])
+        del self._buffer[:take]
+        return out
+
+    def readinto(self, buffer: Any) -> int:
+        data = self.read(len(buffer))
+        buffer[: len(data)] = data
+        return len(data)
+
+
+def _declared_length(request: Request) -> int | None:
+    value = request.headers.get("content-length")
+    return int(value) if value is not None and value.isdigit() else None
+
+
+def _open_draft(services: Services, user: Principal, name: str, version: str,
+                draft_id: str) -> Draft:
+    check_version(version)
+    with services.catalog.session() as session:
+        access.check_can_publish(session, user, name)
+    return services.repository.open_draft(name, version, draft_id)
+
+
+def _audit(services: Services, request: Request, user: Principal, action: str, target: str,
+           detail: dict[str, Any] | None = None) -> None:
+    with services.catalog.session() as session:
+        audit.record(session, action, target, user_id=user.id, client_ip=client_ip(request),
+                     request_id=request_id(request), detail=detail)
+
+
+@router.post("/datasets/{name}/versions", status_code=201, summary="Start a draft version")
+def create_draft(
+    request: Request,
+    body: CreateDraft,
+    name: str,
+    user: Principal = Depends(require_publisher),
+    services: Services = Depends(get_services),
+) -> dict[str, Any]:
+    """201 with the ``draft_id``; 409 if the version is committed or has a live draft.
+    A new dataset is owned by its publisher."""
+    check_name(name, "dataset name")
+    check_version(body.version)
+    features = Features.from_hf(body.features)
+    with services.catalog.session() as session:
+        access.check_can_publish(session, user, name)
+    draft = services.repository.create_draft(name, body.version, features=features,
+                                             metadata=body.metadata)
+    _audit(services, request, user, "draft.created", f"{name}@{body.version}",
+           {"draft_id": draft.draft_id})
+    return {"draft_id": draft.draft_id, "name": name, "version": body.version}
+
+
+async def _stream_into(request: Request, upload: Any) -> Any:
+    reader = BodyReader(request.stream().__aiter__())
+    return await anyio.to_thread.run_sync(upload, reader)
+
+
+@router.put(DRAFT + "/shards/{filename}", summary="Upload one shard (raw body, streamed)",
+            openapi_extra={"requestBody": {"required": True, "content": {
+                "application/octet-stream": {"schema": {"type": "string", "format": "binary"}}}}})
+async def upload_shard(
+    request: Request,
+    name: str,
+    version: str,
+    draft_id: str,
+    filename: str,
+    user: Principal = Depends(require_publisher),
+    services: Services = Depends(get_services),
+) -> dict[str, Any]:
+    """Stores ``data/{filename}`` (``{split}-{i:05d}-of-{n:05d}.parquet``); returns its
+    ShardInfo (sha256 and rows as stored)."""
+    draft = await anyio.to_thread.run_sync(_open_draft, services, user, name, version, draft_id)
+    length = _declared_length(request)
+    shard = await _stream_into(request, lambda reader: draft.upload_shard(filename, reader,
+                                                                         length))
+    return dict(shard.model_dump())
+
+
+@router.put(DRAFT + "/labels/{split}", summary="Upload a split's held-out labels (streamed)",
+            openapi_extra={"requestBody": {"required": True, "content": {
+                "application/octet-stream": {"schema": {"type": "string", "format": "binary"}}}}})
+async def upload_labels(
+    request: Request,
+    name: str,
+    version: str,
+    draft_id: str,
+    split: str,
+    label_columns: str = Query(..., description="comma-separated label columns, e.g. label"),
+    user: Principal = Depends(require_publisher),
+    services: Services = Depends(get_services),
+) -> dict[str, Any]:
+    """A Parquet file with ``id`` and the label columns; stored in the private store only.
+    The answer names the columns and counts, never a label value."""
+    check_split(split)
+    columns = [c.strip() for c in label_columns.split(",") if c.strip()]
+    if not columns:
+        raise InvalidInput("label_columns must name at least one column")
+    draft = await anyio.to_thread.run_sync(_open_draft, services, user, name, version, draft_id)
+    length = _declared_length(request)
+    shard = await _stream_into(
+        request, lambda reader: draft.upload_labels(split, columns, reader, length)
+    )
+    return {"split": split, "label_columns": columns, "num_rows": shard.num_rows,
+            "num_bytes": shard.num_bytes, "sha256": shard.sha256}
+
+
+@router.post(DRAFT + "/commit", summary="Verify and commit a draft; returns the manifest")
+def commit_draft(
+    request: Request,
+    body: CommitDraft,
+    name: str,
+    version: str,
+    draft_id: str,
+    user: Principal = Depends(require_publisher),
+    services: Services = Depends(get_services),
+) -> Response:
+    """The server checks every shard's size, sha256 and row count (and the declared shards)."""
+    draft = _open_draft(services, user, name, version, draft_id)
+    manifest = draft.commit(statistics=body.statistics, skipped_files=body.skipped_files,
+                            leakage=body.leakage, declared_shards=body.shards)
+    _audit(services, request, user, "version.committed", f"{name}@{version}",
+           {"draft_id": draft_id, "rows": manifest.total_rows})
+    return Response(manifest.to_json(), media_type="application/json")
+
+
+@router.delete(DRAFT, summary="Abort a draft (nothing of it stays)")
+def abort_draft(
+    request: Request,
+    name: str,
+    version: str,
+    draft_id: str,
+    user: Principal = Depends(require_publisher),
+    services: Services = Depends(get_services),
+) -> JSONResponse:
+    """Deletes the draft's shards, labels and lock."""
+    draft = _open_draft(services, user, name, version, draft_id)
+    draft.abort()
+    _audit(services, request, user, "draft.aborted", f"{name}@{version}", {"draft_id": draft_id})
+    return JSONResponse({"aborted": draft_id})

@@ -1,0 +1,3 @@
+from tests.dbfixtures import database_url
+
+__all__ = ["database_url"]
