@@ -1,10 +1,30 @@
 """Heldout: an open repository of AI training data and a benchmark service."""
 
+from __future__ import annotations
+
 from importlib.metadata import PackageNotFoundError, version
+from typing import TYPE_CHECKING, Any
 
 try:
     __version__ = version("heldout")
 except PackageNotFoundError:  # running from a source tree without installation
     __version__ = "0.0.0"
 
-__all__ = ["__version__"]
+if TYPE_CHECKING:
+    from heldout.client import Client, load_dataset
+
+_LAZY = {"Client": "heldout.client", "load_dataset": "heldout.client"}
+
+
+def __getattr__(name: str) -> Any:
+    """``heldout.Client`` and ``heldout.load_dataset``, imported on first use (cheap import)."""
+    if name in _LAZY:
+        import importlib
+
+        value = getattr(importlib.import_module(_LAZY[name]), name)
+        globals()[name] = value
+        return value
+    raise AttributeError(f"module 'heldout' has no attribute {name!r}")
+
+
+__all__ = ["Client", "__version__", "load_dataset"]

@@ -32,13 +32,17 @@ def root(
     """Heldout: open AI training data and held-out benchmarks."""
 
 
-def _register_optional() -> None:
-    """Commands contributed by other subpackages (publish/build, serve…)."""
-    try:
-        from heldout.cli import publish
-    except ImportError:  # pragma: no cover - only while the ingest module is being written
-        return
+def _register_commands() -> None:
+    """Commands contributed by other modules; each module adds its own commands to ``app``."""
+    from heldout.cli import publish
+
     publish.register(datasets.app)
+    from heldout.cli import pull; pull.register(datasets.app)  # noqa: E702, I001
+    from heldout.cli import keys, serve, users
+
+    app.command("serve")(serve.serve)
+    app.add_typer(users.app, name="users")
+    app.add_typer(keys.app, name="keys")
 
 
-_register_optional()
+_register_commands()

@@ -1,0 +1,363 @@
+"""The HTTP side of the Python client: one ``Client`` per server, with retries and clear errors.
+
+Requests are retried with exponential backoff and full jitter on 429 (``Retry-After`` is
+honoured), 500/502/503/504 and connection errors. Error responses (RFC 9457 problem+json)
+become the typed errors of :mod:`heldout.errors`, carrying the server's ``detail``.
+"""
+
+from __future__ import annotations
+
+import email.utils
+import os
+import random
+import time
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+from urllib.parse import quote, urljoin, urlsplit
+
+import httpx
+
+from heldout import errors as _errors
+from heldout.errors import HeldoutError
+
+if TYPE_CHECKING:
+    from heldout.client.download import Download, ProgressCallback
+    from heldout.formats.manifest import Manifest
+
+DEFAULT_URL = "http://127.0.0.1:8000"
+API_PREFIX = "/api/v1"
+RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
+USER_AGENT = "heldout-client"
+
+
+class ServerError(HeldoutError):
+    """The server answered with an error status that maps to no more specific error."""
+
+    slug = "server-error"
+    title = "Server error"
+
+    def __init__(self, detail: str, status: int = 500, **extra: Any) -> None:
+        super().__init__(detail, **extra)
+        self.status = status  # type: ignore[misc]
+
+
+class ConnectionFailed(HeldoutError):
+    """The server could not be reached, even after retries."""
+
+    status = 503
+    slug = "connection-failed"
+    title = "Server unreachable"
+
+
+def _error_classes() -> dict[str, type[HeldoutError]]:
+    """Every typed error by its problem ``type`` slug."""
+    found: dict[str, type[HeldoutError]] = {}
+    stack: list[type[HeldoutError]] = [HeldoutError]
+    while stack:
+        cls = stack.pop()
+        found.setdefault(cls.slug, cls)
+        stack.extend(cls.__subclasses__())
+    return found
+
+
+_BY_STATUS: dict[int, type[HeldoutError]] = {
+    401: _errors.Unauthorized,
+    403: _errors.Forbidden,
+    404: _errors.NotFound,
+    409: _errors.Conflict,
+    413: _errors.PayloadTooLarge,
+    422: _errors.InvalidInput,
+    429: _errors.RateLimited,
+}
+
+
+def error_from_response(response: httpx.Response, what: str = "") -> HeldoutError:
+    """The typed error for an error response, with the server's problem detail."""
+    status = response.status_code
+    problem: dict[str, Any] = {}
+    try:
+        body = response.json()
+        if isinstance(body, dict):
+            problem = body
+    except ValueError:
+        pass
+    detail = str(problem.get("detail") or problem.get("title") or response.text[:300]
+                 or response.reason_phrase).strip()
+    where = what or f"{response.request.method} {response.request.url.path}"
+    if status == 401:
+        detail = f"invalid or missing API key (set HELDOUT_TOKEN): {detail}"
+    elif status == 403:
+        detail = f"not allowed: {detail}"
+    extra = {"status_code": status, "problem": problem, "request": where}
+    slug = str(problem.get("type", "")).rsplit("/", 1)[-1]
+    cls = _error_classes().get(slug) if slug else None
+    if cls is None or cls is HeldoutError or cls.status != status:
+        cls = _BY_STATUS.get(status)
+    if cls is None:
+        return ServerError(f"{where}: HTTP {status}: {detail}", status, **extra)
+    return cls(detail, **extra)
+
+
+def retry_delay(attempt: int, response: httpx.Response | None, base: float, cap: float) -> float:
+    """Seconds to wait before retry ``attempt`` (1-based): ``Retry-After`` or jittered backoff."""
+    if response is not None:
+        header = response.headers.get("Retry-After")
+        if header:
+            header = header.strip()
+            if header.isdigit():
+                return min(float(header), cap)
+            parsed = email.utils.parsedate_to_datetime(header) if header else None
+            if parsed is not None:
+                return max(0.0, min(parsed.timestamp() - time.time(), cap))
+    return random.uniform(0, min(cap, base * 2 ** (attempt - 1)))
+
+
+def normalize_url(url: str) -> str:
+    """``http://host:8000/`` or ``…/api/v1`` → ``http://host:8000`` (the API prefix is added)."""
+    url = url.strip().rstrip("/")
+    if not urlsplit(url).scheme:
+        url = "http://" + url
+    return url.removesuffix(API_PREFIX)
+
+
+def _origin(url: str) -> tuple[str, str, int | None]:
+    parts = urlsplit(url)
+    default = {"http": 80, "https": 443}.get(parts.scheme)
+    return parts.scheme, (parts.hostname or "").lower(), parts.port or default
+
+
+class Client:
+    """A Heldout server: browse datasets, download and load them, publish new versions.
+
+    ``url`` defaults to ``HELDOUT_URL`` (else http://127.0.0.1:8000) and ``token`` to
+    ``HELDOUT_TOKEN``. The token is sent only to the server's own origin, never to the
+    presigned object-store URLs it hands out.
+    """
+
+    def __init__(
+        self,
+        url: str | None = None,
+        token: str | None = None,
+        *,
+        timeout: float = 60.0,
+        max_retries: int = 5,
+        backoff: float = 0.5,
+        max_backoff: float = 30.0,
+        workers: int = 8,
+        cache_dir: str | Path | None = None,
+    ) -> None:
+        self.url = normalize_url(url or os.environ.get("HELDOUT_URL") or DEFAULT_URL)
+        self.token = token if token is not None else os.environ.get("HELDOUT_TOKEN") or None
+        self.max_retries = max_retries
+        self.backoff = backoff
+        self.max_backoff = max_backoff
+        self.workers = max(1, workers)
+        self.cache_dir = cache_dir
+        self._origin = _origin(self.url)
+        self._http = httpx.Client(
+            timeout=httpx.Timeout(timeout, connect=min(timeout, 10.0)),
+            limits=httpx.Limits(max_connections=self.workers + 4,
+                                max_keepalive_connections=self.workers + 4),
+            headers={"User-Agent": USER_AGENT},
+            follow_redirects=False,
+        )
+
+    # --- lifecycle ---------------------------------------------------------------------
+    def close(self) -> None:
+        """Close pooled connections."""
+        self._http.close()
+
+    def __enter__(self) -> Client:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def __repr__(self) -> str:
+        masked = f"…{self.token[-4:]}" if self.token else "none"
+        return f"Client(url={self.url!r}, token={masked})"
+
+    # --- plumbing ----------------------------------------------------------------------
+    def api_url(self, path: str) -> str:
+        """Absolute URL of an API path such as ``/datasets/mnist``."""
+        return self.url + API_PREFIX + "/" + path.lstrip("/")
+
+    def absolute(self, url: str) -> str:
+        """Resolve a URL the server returned (it may be relative to the server)."""
+        return urljoin(self.url + "/", url)
+
+    def headers_for(self, url: str) -> dict[str, str]:
+        """Authorization for the server's own origin only (a presigned URL must go bare)."""
+        if self.token and _origin(url) == self._origin:
+            return {"Authorization": f"Bearer {self.token}"}
+        return {}
+
+    @contextmanager
+    def stream(
+        self,
+        method: str,
+        url: str,
+        *,
+        headers: Mapping[str, str] | None = None,
+        content: Callable[[], Any] | None = None,
+        params: Mapping[str, Any] | None = None,
+        json: Any = None,
+        what: str = "",
+        ok: tuple[int, ...] = (),
+    ) -> Iterator[httpx.Response]:
+        """Send a request with retries; yield the (streaming) successful response.
+
+        ``content`` is a factory so a body can be re-created for a retry. Error statuses
+        raise the typed error; statuses in ``ok`` are yielded as they are.
+        """
+        url = self.absolute(url)
+        all_headers = {**self.headers_for(url), **(headers or {})}
+        attempt = 0
+        while True:
+            attempt += 1
+            response: httpx.Response | None = None
+            try:
+                request = self._http.build_request(
+                    method, url, headers=all_headers, params=params, json=json,
+                    content=content() if content is not None else None,
+                )
+                response = self._http.send(request, stream=True)
+            except httpx.TransportError as exc:
+                if attempt > self.max_retries:
+                    raise ConnectionFailed(
+                        f"could not reach {urlsplit(url).netloc} ({what or method + ' ' + url}) "
+                        f"after {attempt} attempts: {exc or type(exc).__name__} "
+                        "(is the server running? set HELDOUT_URL)"
+                    ) from exc
+                time.sleep(retry_delay(attempt, None, self.backoff, self.max_backoff))
+                continue
+            if response.status_code in RETRY_STATUSES and attempt <= self.max_retries:
+                response.close()
+                time.sleep(retry_delay(attempt, response, self.backoff, self.max_backoff))
+                continue
+            if response.status_code >= 400 and response.status_code not in ok:
+                try:
+                    response.read()
+                finally:
+                    response.close()
+                raise error_from_response(response, what)
+            try:
+                yield response
+            finally:
+                response.close()
+            return
+
+    def request(self, method: str, path: str, **kwargs: Any) -> httpx.Response:
+        """A whole (non-streaming) API request; ``path`` is relative to ``/api/v1``."""
+        with self.stream(method, self.api_url(path), **kwargs) as response:
+            response.read()
+            return response
+
+    def get_json(self, path: str, **kwargs: Any) -> Any:
+        """GET an API path and parse its JSON."""
+        return self.request("GET", path, **kwargs).json()
+
+    # --- browsing ----------------------------------------------------------------------
+    def list_datasets(
+        self,
+        *,
+        task: str | None = None,
+        modality: str | None = None,
+        license: str | None = None,
+        q: str | None = None,
+        limit: int = 100,
+        offset: int = 0,
+    ) -> dict[str, Any]:
+        """One page of datasets: ``{"items": [...], "total", "limit", "offset"}``."""
+        params = {k: v for k, v in {"task": task, "modality": modality, "license": license,
+                                    "q": q, "limit": limit, "offset": offset}.items()
+                  if v is not None}
+        result: dict[str, Any] = self.get_json("/datasets", params=params,
+                                                what="listing datasets")
+        return result
+
+    def dataset(self, name: str) -> dict[str, Any]:
+        """A dataset and its versions (newest first)."""
+        result: dict[str, Any] = self.get_json(f"/datasets/{quote(name)}",
+                                                what=f"dataset {name!r}")
+        return result
+
+    def manifest(self, name: str, version: str = "latest") -> Manifest:
+        """The manifest of ``name@version`` (``latest`` resolves to the newest)."""
+        from heldout.formats.manifest import Manifest
+
+        response = self.request("GET", f"/datasets/{quote(name)}/versions/{quote(version)}",
+                                what=f"manifest of {name}@{version}")
+        return Manifest.from_json(response.content, where=f"manifest of {name}@{version}")
+
+    def files(self, name: str, version: str = "latest", split: str | None = None
+              ) -> dict[str, Any]:
+        """Download URLs of a version's files (shards, manifest, card, Croissant)."""
+        params = {"split": split} if split else None
+        result: dict[str, Any] = self.get_json(
+            f"/datasets/{quote(name)}/versions/{quote(version)}/files", params=params,
+            what=f"files of {name}@{version}",
+        )
+        return result
+
+    def accept_terms(self, name: str) -> dict[str, Any]:
+        """Accept the current terms of a gated dataset (needed once before downloading it)."""
+        result: dict[str, Any] = self.request(
+            "POST", f"/datasets/{quote(name)}/terms", what=f"accepting the terms of {name!r}"
+        ).json()
+        return result
+
+    # --- getting data ------------------------------------------------------------------
+    def download(
+        self,
+        name: str,
+        version: str = "latest",
+        *,
+        split: str | list[str] | None = None,
+        cache_dir: str | Path | None = None,
+        output_dir: str | Path | None = None,
+        progress: ProgressCallback | None = None,
+    ) -> Download:
+        """Download (or reuse from the cache) a version's files; every sha256 is verified."""
+        from heldout.client.download import download_version
+
+        return download_version(self, name, version, split=split,
+                                cache_dir=cache_dir or self.cache_dir, output_dir=output_dir,
+                                progress=progress)
+
+    def load_dataset(
+        self,
+        name: str,
+        split: str | None = None,
+        version: str = "latest",
+        *,
+        cache_dir: str | Path | None = None,
+        decode: bool = True,
+        as_arrow: bool = False,
+        keep_in_memory: bool = False,
+    ) -> Any:
+        """Download, verify and open a dataset (see :func:`heldout.client.load_dataset`).
+
+        A ``datasets.Dataset`` (or ``DatasetDict``), or ``pyarrow.Table``(s) with ``as_arrow``.
+        """
+        from heldout.client.loader import load_from_client
+
+        return load_from_client(self, name, split, version, cache_dir=cache_dir,
+                                decode=decode, as_arrow=as_arrow, keep_in_memory=keep_in_memory)
+
+    # --- publishing --------------------------------------------------------------------
+    def publish_folder(self, folder: str | Path, name: str, version: str, **kwargs: Any
+                       ) -> Manifest:
+        """Upload a locally written version folder as a draft and commit it."""
+        from heldout.client.publish import publish_folder
+
+        return publish_folder(self, folder, name, version, **kwargs)
+
+    def upload_draft(self, folder: str | Path, name: str, version: str, **kwargs: Any
+                     ) -> str:
+        """Upload a folder's shards and labels into a new draft; returns the draft id."""
+        from heldout.client.publish import upload_draft
+
+        return upload_draft(self, folder, name, version, **kwargs).draft_id

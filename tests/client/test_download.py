@@ -1,0 +1,284 @@
+"""Download, cache, verify and resume over real HTTP (the test file server)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pyarrow as pa
+import pytest
+
+from heldout.client import Client, ConnectionFailed, load_dataset
+from heldout.client.download import download_version
+from heldout.client.http import retry_delay
+from heldout.errors import IntegrityError, NotFound, Unauthorized
+from heldout.repository import DatasetRepository
+from tests.client.conftest import LABELS, expected_public, without_paths
+from tests.client.fileserver import Fault, FileServer
+
+Published = tuple[DatasetRepository, dict[str, list[Any]], Path]
+
+
+def rows_of(table: pa.Table) -> list[dict[str, Any]]:
+    return table.to_pylist()
+
+
+def shard_path(published: Published, split: str = "train", index: int = 0) -> str:
+    manifest = published[0].manifest("pets")
+    return manifest.splits[split].shards[index].path
+
+
+def test_load_dataset_returns_every_published_row(file_server: FileServer, published: Published,
+                                                  tmp_path: Path) -> None:
+    _, rows, _ = published
+    tables = load_dataset("pets", url=file_server.url, cache_dir=tmp_path, as_arrow=True)
+    assert set(tables) == {"train", "test"}
+    assert rows_of(tables["train"]) == expected_public(rows["train"])
+    # the held-out split comes without its label column
+    assert without_paths(rows_of(tables["test"])) == without_paths(
+        expected_public(rows["test"], drop=("label",)))
+
+    dataset = load_dataset("pets", "train", url=file_server.url, cache_dir=tmp_path)
+    assert dataset.features["label"].names == LABELS
+    first = dataset[0]
+    assert first["image"].size == (8, 8)  # decoded by datasets as a PIL image
+    assert first["label"] == 0 and first["id"] == "train-0000"
+    undecoded = load_dataset("pets", "train", url=file_server.url, cache_dir=tmp_path,
+                             decode=False)
+    assert isinstance(undecoded, pa.Table)
+    assert undecoded.column("image")[3].as_py()["bytes"] == rows["train"][3]["image"]["bytes"]
+
+
+def test_dataset_is_memory_mapped_from_the_heldout_cache(file_server: FileServer,
+                                                         tmp_path: Path) -> None:
+    dataset = load_dataset("pets", "train", url=file_server.url, cache_dir=tmp_path / "c")
+    files = [Path(f["filename"]) for f in dataset.cache_files]
+    assert files, "a memory-mapped dataset lists its Arrow files"
+    state = str(tmp_path / "c" / "pets" / "1.0.0" / ".heldout")
+    assert all(str(f).startswith(state) for f in files)
+
+
+def test_keep_in_memory_loads_the_same_rows_without_an_arrow_copy(
+        file_server: FileServer, published: Published, tmp_path: Path) -> None:
+    dataset = load_dataset("pets", "train", url=file_server.url, cache_dir=tmp_path,
+                           keep_in_memory=True)
+    assert dataset.cache_files == []
+    assert not (tmp_path / "pets" / "1.0.0" / ".heldout" / "arrow").exists()
+    plain = dataset.cast_column("image", dataset.features["image"].__class__(decode=False))
+    assert plain.to_list() == expected_public(published[1]["train"])
+
+
+def test_second_call_reuses_the_cache(file_server: FileServer, tmp_path: Path) -> None:
+    client = Client(file_server.url, cache_dir=tmp_path)
+    first = client.download("pets", "latest")
+    assert first.downloaded_files == 6 and first.reused_files == 0
+    seen = len(file_server.requests)
+    again = client.download("pets", "1.0.0")  # concrete version, complete in cache: offline
+    assert len(file_server.requests) == seen
+    assert again.reused_files == 6 and again.downloaded_bytes == 0
+    latest = client.download("pets")  # 'latest' needs one listing call to resolve, no file
+    assert [r.path.split("?")[0] for r in file_server.requests[seen:]] == [
+        "/api/v1/datasets/pets/versions/latest/files"]
+    assert latest.downloaded_files == 0
+
+
+def test_only_the_requested_split_is_downloaded(file_server: FileServer, tmp_path: Path) -> None:
+    result = Client(file_server.url, cache_dir=tmp_path).download("pets", split="test")
+    assert result.splits == ["test"]
+    data = sorted(p.name for p in (result.path / "data").iterdir())
+    assert data == ["test-00000-of-00001.parquet"]
+
+
+def test_a_corrupt_stored_shard_is_reported_and_never_loaded(
+        file_server: FileServer, published: Published, tmp_path: Path) -> None:
+    rel = shard_path(published, "train", 1)
+    stored = published[2] / "pets" / "1.0.0" / rel
+    data = bytearray(stored.read_bytes())
+    data[len(data) // 2] ^= 0xFF
+    stored.write_bytes(bytes(data))
+    with pytest.raises(IntegrityError) as caught:
+        load_dataset("pets", url=file_server.url, cache_dir=tmp_path)
+    assert rel in str(caught.value) and "sha256" in str(caught.value)
+    folder = tmp_path / "pets" / "1.0.0"
+    assert not (folder / rel).exists()
+    assert not list((folder / ".heldout" / "partial").rglob("*.partial"))
+    # the intact shards were kept and verified for the next attempt
+    assert (folder / shard_path(published, "train", 0)).exists()
+
+
+def test_a_connection_cut_half_way_resumes_with_range(
+        file_server: FileServer, published: Published, tmp_path: Path) -> None:
+    rel = shard_path(published)
+    file_server.faults[rel] = Fault(cut_after=100_000)
+    client = Client(file_server.url, cache_dir=tmp_path, backoff=0.01)
+    table = client.load_dataset("pets", "train", as_arrow=True)
+    assert rows_of(table) == expected_public(published[1]["train"])
+    ranges = [r.headers.get("Range") for r in file_server.requests if r.path.endswith(rel)]
+    assert ranges == [None, "bytes=100000-"]
+
+
+def test_a_partial_file_left_by_a_killed_run_is_resumed(
+        file_server: FileServer, published: Published, tmp_path: Path) -> None:
+    rel = shard_path(published)
+    source = (published[2] / "pets" / "1.0.0" / rel).read_bytes()
+    partial = tmp_path / "pets" / "1.0.0" / ".heldout" / "partial" / (rel + ".partial")
+    partial.parent.mkdir(parents=True)
+    partial.write_bytes(source[:123_456])
+    result = Client(file_server.url, cache_dir=tmp_path).download("pets", "1.0.0")
+    ranges = [r.headers.get("Range") for r in file_server.requests if r.path.endswith(rel)]
+    assert ranges == ["bytes=123456-"]
+    assert (result.path / rel).read_bytes() == source
+    assert not partial.exists()
+
+
+def test_a_corrupt_partial_file_is_thrown_away_and_fetched_again(
+        file_server: FileServer, published: Published, tmp_path: Path) -> None:
+    rel = shard_path(published)
+    source = (published[2] / "pets" / "1.0.0" / rel).read_bytes()
+    partial = tmp_path / "pets" / "1.0.0" / ".heldout" / "partial" / (rel + ".partial")
+    partial.parent.mkdir(parents=True)
+    partial.write_bytes(b"\0" * 5000)
+    result = Client(file_server.url, cache_dir=tmp_path).download("pets", "1.0.0")
+    ranges = [r.headers.get("Range") for r in file_server.requests if r.path.endswith(rel)]
+    assert ranges == ["bytes=5000-", None]
+    assert (result.path / rel).read_bytes() == source
+
+
+def test_a_server_ignoring_range_still_gives_a_correct_file(
+        file_server: FileServer, published: Published, tmp_path: Path) -> None:
+    rel = shard_path(published)
+    source = (published[2] / "pets" / "1.0.0" / rel).read_bytes()
+    file_server.faults[rel] = Fault(ignore_range=True)
+    partial = tmp_path / "pets" / "1.0.0" / ".heldout" / "partial" / (rel + ".partial")
+    partial.parent.mkdir(parents=True)
+    partial.write_bytes(source[:1000])
+    result = Client(file_server.url, cache_dir=tmp_path).download("pets", "1.0.0")
+    assert (result.path / rel).read_bytes() == source
+
+
+def test_a_cached_file_changed_on_disk_is_rehashed_and_fetched_again(
+        file_server: FileServer, published: Published, tmp_path: Path) -> None:
+    client = Client(file_server.url, cache_dir=tmp_path)
+    first = client.download("pets", "1.0.0")
+    rel = shard_path(published)
+    target = first.path / rel
+    data = bytearray(target.read_bytes())
+    data[10] ^= 1
+    target.write_bytes(bytes(data))  # same size, new mtime: the marker no longer vouches
+    seen = len(file_server.requests)
+    client.download("pets", "1.0.0")
+    fetched = [r.path for r in file_server.requests[seen:] if r.path.startswith("/raw/")]
+    assert fetched == [f"/raw/pets/1.0.0/{rel}"]
+    assert target.read_bytes() == (published[2] / "pets" / "1.0.0" / rel).read_bytes()
+
+
+def test_rehash_mode_verifies_without_markers(file_server: FileServer, tmp_path: Path) -> None:
+    client = Client(file_server.url, cache_dir=tmp_path)
+    client.download("pets", "1.0.0")
+    again = download_version(client, "pets", "1.0.0", cache_dir=tmp_path, trust_markers=False)
+    assert again.downloaded_files == 0 and again.reused_files == 6
+
+
+def test_429_and_503_are_retried_honouring_retry_after(
+        file_server: FileServer, published: Published, tmp_path: Path) -> None:
+    rel = shard_path(published)
+    file_server.faults[rel] = Fault(status=429, status_times=2, retry_after="0")
+    file_server.api_faults.extend([503, 502])
+    client = Client(file_server.url, cache_dir=tmp_path, backoff=0.01)
+    result = client.download("pets", "1.0.0")
+    assert (result.path / rel).exists()
+    hits = [r for r in file_server.requests if r.path.endswith(rel)]
+    assert len(hits) == 3
+    listing = [r for r in file_server.requests if r.path.endswith("/files")]
+    assert len(listing) == 3
+
+
+def test_retry_gives_up_with_the_last_error(file_server: FileServer, tmp_path: Path) -> None:
+    file_server.api_faults.extend([503] * 5)
+    client = Client(file_server.url, cache_dir=tmp_path, backoff=0.01, max_retries=2)
+    with pytest.raises(Exception, match="injected") as caught:
+        client.download("pets")
+    assert getattr(caught.value, "status", None) == 503
+
+
+def test_retry_delay_uses_retry_after_then_jittered_backoff() -> None:
+    import httpx
+
+    response = httpx.Response(429, headers={"Retry-After": "3"})
+    assert retry_delay(1, response, 0.5, 30) == 3
+    assert retry_delay(1, httpx.Response(429, headers={"Retry-After": "999"}), 0.5, 30) == 30
+    delays = [retry_delay(4, None, 0.5, 30) for _ in range(200)]
+    assert all(0 <= d <= 4.0 for d in delays) and max(delays) > 2.0
+
+
+def test_missing_token_gives_a_clear_401(published: Published, tmp_path: Path) -> None:
+    server = FileServer(published[2], token="s3cret-token").start()
+    try:
+        with pytest.raises(Unauthorized, match="HELDOUT_TOKEN"):
+            Client(server.url, token="", cache_dir=tmp_path).download("pets")
+        result = Client(server.url, token="s3cret-token", cache_dir=tmp_path).download("pets")
+        assert result.downloaded_files == 6
+    finally:
+        server.stop()
+
+
+def test_the_token_goes_only_to_the_api_origin(published: Published, tmp_path: Path) -> None:
+    objects = FileServer(published[2]).start()  # plays the object store (presigned URLs)
+    api = FileServer(published[2], token="tok-1234", file_base=objects.url).start()
+    try:
+        Client(api.url, token="tok-1234", cache_dir=tmp_path).download("pets")
+        assert all(r.headers.get("Authorization") == "Bearer tok-1234" for r in api.requests)
+        assert objects.requests and all("Authorization" not in r.headers
+                                        for r in objects.requests)
+    finally:
+        api.stop()
+        objects.stop()
+
+
+def test_unknown_dataset_and_split_are_clear(file_server: FileServer, tmp_path: Path) -> None:
+    client = Client(file_server.url, cache_dir=tmp_path)
+    with pytest.raises(NotFound, match="nope@latest does not exist"):
+        client.download("nope")
+    with pytest.raises(NotFound, match=r"no split 'dev'.*\['test', 'train'\]"):
+        client.download("pets", split="dev")
+
+
+def test_an_unreachable_server_fails_after_retries(tmp_path: Path) -> None:
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    client = Client(f"http://127.0.0.1:{port}", cache_dir=tmp_path, max_retries=1, backoff=0.01)
+    with pytest.raises(ConnectionFailed, match="HELDOUT_URL"):
+        client.download("pets")
+
+
+def test_unexpected_listing_paths_are_refused(file_server: FileServer, tmp_path: Path,
+                                              monkeypatch: pytest.MonkeyPatch) -> None:
+    original = file_server.listing
+
+    def evil(name: str, folder: Path, split: str | None) -> dict[str, Any]:
+        listing = original(name, folder, split)
+        listing["files"][0]["path"] = "../../etc/passwd"
+        return listing
+
+    monkeypatch.setattr(file_server, "listing", evil)
+    with pytest.raises(Exception, match="unexpected file path"):
+        Client(file_server.url, cache_dir=tmp_path).download("pets")
+
+
+def test_cache_dir_comes_from_the_environment(file_server: FileServer, tmp_path: Path,
+                                              monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("HELDOUT_CACHE_DIR", str(tmp_path / "env-cache"))
+    monkeypatch.setenv("HELDOUT_URL", file_server.url)
+    result = Client().download("pets", "1.0.0", split="train")
+    assert result.path == tmp_path / "env-cache" / "pets" / "1.0.0"
+    marker = result.path / ".heldout" / "verified" / (shard_path_of(result) + ".json")
+    assert json.loads(marker.read_text())["sha256"] == result.manifest.splits["train"].shards[
+        0].sha256
+
+
+def shard_path_of(result: Any) -> str:
+    return str(result.manifest.splits["train"].shards[0].path)
