@@ -4,11 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-import socket
-import threading
-import time
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -22,36 +18,7 @@ from heldout.config import Settings
 from heldout.errors import IntegrityError, NotFound
 from heldout.services import build_services
 from tests.client.conftest import expected_public, publish_demo, without_paths
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-@contextmanager
-def running_api(settings: Settings) -> Iterator[str]:
-    """``create_app(settings)`` served by uvicorn in a thread, on its ``public_base_url`` port."""
-    import uvicorn
-
-    from heldout.api.app import create_app
-
-    port = int(settings.public_base_url.rsplit(":", 1)[1])
-    server = uvicorn.Server(uvicorn.Config(create_app(settings), host="127.0.0.1", port=port,
-                                           log_level="warning", lifespan="on"))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 30
-    while not server.started:
-        if not thread.is_alive() or time.monotonic() > deadline:
-            raise RuntimeError("uvicorn did not start")
-        time.sleep(0.05)
-    try:
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        server.should_exit = True
-        thread.join(10)
+from tests.live import free_port, make_key, running_api
 
 
 class Served:
@@ -156,21 +123,6 @@ def test_listed_urls_work_with_plain_http(served: Served) -> None:
 def test_unknown_dataset_is_a_clear_404(served: Served, tmp_path: Path) -> None:
     with pytest.raises(NotFound, match="ghost"):
         Client(served.url, cache_dir=tmp_path).download("ghost")
-
-
-def make_key(settings: Settings, user: str, role: str) -> str:
-    """A user with ``role`` and a fresh API key, made in the server's own database."""
-    from heldout.accounts.keys import create_key
-    from heldout.accounts.users import create_user
-
-    services = build_services(settings)
-    try:
-        with services.catalog.session() as session:
-            issued = create_key(session, create_user(session, user, role))
-            session.commit()
-            return issued.key
-    finally:
-        services.close()
 
 
 def write_folder(folder: Path, rows: dict[str, list[dict[str, Any]]]) -> None:

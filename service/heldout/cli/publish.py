@@ -9,7 +9,7 @@ from typing import Any
 import typer
 
 from heldout.cli.common import handle_errors, open_services
-from heldout.cli.output import console, print_json, print_table
+from heldout.cli.output import console, print_json, print_table, transfer_progress
 from heldout.errors import IngestError
 from heldout.ingest import PublishOptions, PublishResult, publish_source
 from heldout.ingest.checks import NEAR_DUPLICATE_THRESHOLD
@@ -110,6 +110,31 @@ def _report_failure(exc: IngestError) -> None:
                                              if k not in ("sha256", "splits"))] for p in leaks])
 
 
+def _publish_remote(server: str, source: Source, name: str, version: str,
+                    metadata: DatasetMetadata, options: PublishOptions, staging_dir: Path | None,
+                    *, quiet: bool) -> PublishResult:
+    """Check and stage locally, then upload to ``server``; the result carries its manifest."""
+    from heldout.client.http import Client
+    from heldout.ingest.remote import publish_source_to_server
+
+    with Client(server) as client, transfer_progress(quiet) as bar:
+        task = bar.add_task(f"uploading {name}@{version}", total=None, visible=False)
+
+        def progress(advance: int, total: int) -> None:
+            if total:
+                bar.update(task, total=total, visible=True)
+            elif advance:
+                bar.advance(task, advance)
+
+        result, committed = publish_source_to_server(client, source, name, version, metadata,
+                                                     options, staging_dir=staging_dir,
+                                                     upload_progress=progress)
+    result.manifest = committed
+    if not quiet:
+        console.print(f"uploaded to {client.url}")
+    return result
+
+
 def register(datasets_app: typer.Typer) -> None:
     """Add ``publish`` and ``build`` to the ``heldout datasets`` command group."""
 
@@ -154,9 +179,22 @@ def register(datasets_app: typer.Typer) -> None:
                                            help="pHash Hamming distance for near-duplicates."),
         workers: int | None = typer.Option(None, "--workers", help="Worker processes "
                                            "(default: all cores)."),
+        server: str | None = typer.Option(
+            None, "--server", envvar="HELDOUT_URL", show_envvar=False,
+            help="Publish to this Heldout server over HTTP with a publisher key "
+                 "(HELDOUT_TOKEN) instead of writing to the store directly.",
+        ),
+        staging_dir: Path | None = typer.Option(None, "--staging-dir", file_okay=False,
+                                                help="With --server: where the checked version "
+                                                "is staged before upload (default: temp)."),
         as_json: bool = typer.Option(False, "--json", help="Print the result as JSON."),
     ) -> None:
-        """Validate every file of SOURCE and publish it as NAME@VERSION."""
+        """Validate every file of SOURCE and publish it as NAME@VERSION.
+
+        Without --server the version is written to the configured store (HELDOUT_STORAGE_*);
+        with --server it is checked and staged locally, then uploaded and committed on the
+        server, which verifies every shard again. Either way a failure publishes nothing.
+        """
         from heldout.ingest.splitting import parse_fractions
 
         fmt = fmt or _guess_format(source)
@@ -174,13 +212,17 @@ def register(datasets_app: typer.Typer) -> None:
                                  skip_invalid=skip_invalid, allow_leakage=allow_leakage,
                                  near_duplicate_threshold=near_threshold, workers=workers,
                                  progress=not as_json)
-        with open_services() as services:
-            try:
-                result = publish_source(services.repository, src, name, version, metadata,
-                                        options)
-            except IngestError as exc:
-                _report_failure(exc)
-                raise
+        try:
+            if server is not None:
+                result = _publish_remote(server, src, name, version, metadata, options,
+                                         staging_dir, quiet=as_json)
+            else:
+                with open_services() as services:
+                    result = publish_source(services.repository, src, name, version, metadata,
+                                            options)
+        except IngestError as exc:
+            _report_failure(exc)
+            raise
         _print_result(result, as_json)
 
     @datasets_app.command("build")

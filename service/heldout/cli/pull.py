@@ -6,31 +6,10 @@ from pathlib import Path
 from typing import Any
 
 import typer
-from rich.progress import (
-    BarColumn,
-    DownloadColumn,
-    Progress,
-    TextColumn,
-    TimeRemainingColumn,
-    TransferSpeedColumn,
-)
 
 from heldout.cli.common import handle_errors
-from heldout.cli.output import console, errors, human_bytes, print_json
+from heldout.cli.output import console, human_bytes, print_json, transfer_progress
 from heldout.names import parse_ref
-
-
-def _progress_bar(quiet: bool) -> Progress:
-    return Progress(
-        TextColumn("[bold]{task.description}"),
-        BarColumn(),
-        DownloadColumn(),
-        TransferSpeedColumn(),
-        TimeRemainingColumn(),
-        console=errors,
-        disable=quiet,
-        transient=False,
-    )
 
 
 def pull_command(
@@ -60,7 +39,7 @@ def pull_command(
     from heldout.client.http import Client
 
     name, version = parse_ref(ref)
-    with Client(url, workers=workers) as client, _progress_bar(as_json) as bar:
+    with Client(url, workers=workers) as client, transfer_progress(as_json) as bar:
         task = bar.add_task(f"{name}@{version}", total=None)
 
         def progress(advance: int, total: int) -> None:
