@@ -20,7 +20,14 @@ from sqlalchemy.orm import Session
 
 from heldout.accounts.roles import Principal
 from heldout.accounts.users import team_ids
-from heldout.catalog.models import Dataset, DatasetGrant, TeamMember, TermsAcceptance, User
+from heldout.catalog.models import (
+    Dataset,
+    DatasetGrant,
+    Team,
+    TeamMember,
+    TermsAcceptance,
+    User,
+)
 from heldout.errors import Forbidden, InvalidInput, NotFound, Unauthorized
 from heldout.names import check_name
 
@@ -212,6 +219,18 @@ def add_grant(
     session.add(grant)
     session.flush()
     return grant
+
+
+def list_grants(session: Session, dataset: Dataset) -> list[str]:
+    """Who holds a grant on ``dataset``: ``user NAME`` and ``team NAME`` entries, sorted."""
+    rows = session.execute(
+        select(User.name, Team.name)
+        .select_from(DatasetGrant)
+        .outerjoin(User, User.id == DatasetGrant.user_id)
+        .outerjoin(Team, Team.id == DatasetGrant.team_id)
+        .where(DatasetGrant.dataset_id == dataset.id)
+    ).all()
+    return sorted(f"user {u}" if u is not None else f"team {t}" for u, t in rows)
 
 
 def check_can_publish(session: Session, user: Principal, name: str) -> Dataset:

@@ -34,12 +34,11 @@ def root(
 
 def _register_commands() -> None:
     """Commands contributed by other modules; each module adds its own commands to ``app``."""
-    from heldout.cli import publish
+    from heldout.cli import access, keys, publish, pull, serve, users
 
     publish.register(datasets.app)
-    from heldout.cli import pull; pull.register(datasets.app)  # noqa: E702, I001
-    from heldout.cli import keys, serve, users
-
+    pull.register(datasets.app)
+    access.register(datasets.app)
     app.command("serve")(serve.serve)
     app.add_typer(users.app, name="users")
     app.add_typer(keys.app, name="keys")
