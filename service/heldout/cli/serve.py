@@ -57,7 +57,11 @@ def serve(
     finally:
         services.close()
     os.environ[SKIP_MIGRATIONS_ENV] = "1"
-    console.print(f"Heldout API on http://{host}:{port}  (docs: /docs, {workers} worker(s))")
+    if "HELDOUT_PUBLIC_BASE_URL" not in os.environ:  # URLs in answers must reach this server
+        shown = "127.0.0.1" if host in ("0.0.0.0", "::") else host
+        os.environ["HELDOUT_PUBLIC_BASE_URL"] = f"http://{shown}:{port}"
+    console.print(f"Heldout API on http://{host}:{port}  (docs: /docs, {workers} worker(s); "
+                  f"public URL {os.environ['HELDOUT_PUBLIC_BASE_URL']})")
     uvicorn.run(
         "heldout.api.app:app_from_env", factory=True, host=host, port=port,
         workers=None if reload else workers, reload=reload, log_config=log_config(log_level),
