@@ -39,6 +39,8 @@ class Settings(BaseSettings):
     presign_expiry_seconds: int = Field(default=3600, ge=1, le=7 * 24 * 3600)
     shard_target_bytes: int = Field(default=256 * 1024**2, gt=0)
     draft_ttl_seconds: int = Field(default=24 * 3600, ge=0)
+    rate_limit_per_minute: int = Field(default=1200, ge=0)  # per key or address; 0 = off
+    rate_limit_burst: int = Field(default=300, ge=1)
 
     @model_validator(mode="after")
     def _refuse_default_secrets(self) -> Settings:

@@ -12,6 +12,7 @@ from fastapi import FastAPI
 from heldout import __version__
 from heldout.api.middleware import BodyLimitMiddleware, RequestContextMiddleware
 from heldout.api.problems import install_problem_handlers
+from heldout.api.ratelimit import RateLimitMiddleware, TokenBuckets
 from heldout.api.routers import admin, datasets, health, publish
 from heldout.config import Settings
 from heldout.services import Services, build_services
@@ -54,6 +55,9 @@ def create_app(settings: Settings, services: Services | None = None) -> FastAPI:
     app.add_middleware(BodyLimitMiddleware,
                        default_limit=min(JSON_BODY_LIMIT, settings.max_upload_bytes),
                        rules=upload_rules)
+    if settings.rate_limit_per_minute:
+        app.add_middleware(RateLimitMiddleware, buckets=TokenBuckets(
+            settings.rate_limit_per_minute, settings.rate_limit_burst))
     app.add_middleware(RequestContextMiddleware)  # outermost: ids on every response
     return app
 
