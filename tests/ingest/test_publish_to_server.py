@@ -41,6 +41,16 @@ def server(request: pytest.FixtureRequest, settings_for: Callable[..., Settings]
         yield settings, url
 
 
+def assert_nothing_published(settings: Settings) -> None:
+    """No version of ``pets`` and no draft left on the server."""
+    services = build_services(settings)
+    try:
+        assert services.repository.list_versions("pets") == []
+        assert list(services.stores.private.list("private/drafts/")) == []
+    finally:
+        services.close()
+
+
 def publish(source: Path, url: str, key: str, *extra: str) -> object:
     return CliRunner().invoke(
         app, ["datasets", "publish", str(source), "--name", "pets", "--version", "1.0.0",
@@ -91,12 +101,7 @@ def test_leakage_is_refused_before_anything_reaches_the_server(server: tuple[Set
     result = publish(tmp_path / "src", url, make_key(settings, "pub", "publisher"))
     assert result.exit_code == 1  # type: ignore[attr-defined]
     assert "train/cat/copy.png" in result.output  # type: ignore[attr-defined]
-    services = build_services(settings)
-    try:
-        assert services.repository.list_versions("pets") == []
-        assert list(services.stores.private.list("private/drafts/")) == []
-    finally:
-        services.close()
+    assert_nothing_published(settings)
 
 
 def test_publish_to_server_needs_a_publisher_key(server: tuple[Settings, str],
@@ -106,9 +111,4 @@ def test_publish_to_server_needs_a_publisher_key(server: tuple[Settings, str],
     result = publish(tmp_path / "src", url, make_key(settings, "ann", "participant"))
     assert result.exit_code == 1  # type: ignore[attr-defined]
     assert "publisher" in result.output  # type: ignore[attr-defined]
-    services = build_services(settings)
-    try:
-        assert services.repository.list_versions("pets") == []
-        assert list(services.stores.private.list("private/drafts/")) == []
-    finally:
-        services.close()
+    assert_nothing_published(settings)

@@ -26,7 +26,7 @@ from __future__ import annotations
 
 import io
 import os
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, BinaryIO, Literal
@@ -203,6 +203,23 @@ def _rows(mask: NDArray[np.bool_]) -> list[int]:
     return (np.flatnonzero(mask)[:FIRST] + 1).tolist()
 
 
+def _report_nulls(arr: pa.Array, column: str, problems: _Problems, phrase: str,
+                  row_of: Callable[[NDArray[np.bool_]], list[int]]) -> bool:
+    """Add a ``null`` problem naming the rows where ``arr`` is null; True if there were any."""
+    nulls = arr.is_null().to_numpy(zero_copy_only=False)
+    if not nulls.any():
+        return False
+    problems.add(
+        "null",
+        f"column {column!r} {phrase} in {int(nulls.sum())} rows "
+        f"(first rows: {_first(row_of(nulls))})",
+        column=column,
+        count=int(nulls.sum()),
+        rows=row_of(nulls),
+    )
+    return True
+
+
 def _require(table: pa.Table, columns: Sequence[str], problems: _Problems) -> None:
     absent = [c for c in columns if c not in table.column_names]
     if absent:
@@ -228,16 +245,7 @@ def _string_column(table: pa.Table, column: str, problems: _Problems) -> pa.Arra
             type=str(arr.type),
         )
         return None
-    nulls = arr.is_null().to_numpy(zero_copy_only=False)
-    if nulls.any():
-        problems.add(
-            "null",
-            f"column {column!r} is empty (null) in {int(nulls.sum())} rows "
-            f"(first rows: {_first(_rows(nulls))})",
-            column=column,
-            count=int(nulls.sum()),
-            rows=_rows(nulls),
-        )
+    if _report_nulls(arr, column, problems, "is empty (null)", _rows):
         return None
     return arr
 
@@ -280,16 +288,7 @@ def _float_column(
             type=str(arr.type),
         )
         return None
-    nulls = arr.is_null().to_numpy(zero_copy_only=False)
-    if nulls.any():
-        problems.add(
-            "null",
-            f"column {column!r} has no value in {int(nulls.sum())} rows "
-            f"(first rows: {_first(row_of(nulls))})",
-            column=column,
-            count=int(nulls.sum()),
-            rows=row_of(nulls),
-        )
+    if _report_nulls(arr, column, problems, "has no value", row_of):
         return None
     values = arr.to_numpy(zero_copy_only=False).astype(np.float64)
     bad = ~np.isfinite(values)
