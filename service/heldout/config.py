@@ -26,6 +26,10 @@ class Settings(BaseSettings):
     s3_secret_key: SecretStr = SecretStr(DEVELOPMENT_S3_SECRET)
     s3_secure: bool = False
     s3_region: str = "us-east-1"
+    # Where users reach the S3 server, when it differs from s3_endpoint (e.g. "minio:9000"
+    # inside compose, "data.example.org" outside): presigned download URLs use this host.
+    s3_public_endpoint: str | None = None
+    s3_public_secure: bool | None = None
     public_bucket: str = "heldout-public"
     private_bucket: str = "heldout-private"
     s3_part_size: int = Field(default=16 * 1024 * 1024, ge=5 * 1024 * 1024)

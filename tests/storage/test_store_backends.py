@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import os
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -147,3 +148,22 @@ def test_settings_for_builds_working_settings(settings_for, tmp_path: Path) -> N
         stores.public.put("hello", b"world")
         assert stores.public.get_bytes("hello") == b"world"
         stores.private.ping()
+
+
+def test_presigned_urls_use_the_public_endpoint(settings_for: Any, tmp_path: Path) -> None:
+    """Inside compose the API reaches MinIO as minio:9000; users get URLs for their host."""
+    import urllib.request
+
+    from heldout.storage.factory import build_stores
+
+    internal = settings_for("s3", tmp_path)
+    port = internal.s3_endpoint.rsplit(":", 1)[1]
+    settings = internal.model_copy(update={"s3_public_endpoint": f"localhost:{port}"})
+    stores = build_stores(settings)
+    stores.public.put("dl/public.bin", b"for users")
+    url = stores.public.presigned_get_url("dl/public.bin", 60)
+    assert url is not None and url.startswith(f"http://localhost:{port}/")
+    with urllib.request.urlopen(url, timeout=10) as response:
+        assert response.read() == b"for users"
+    untouched = build_stores(internal).public.presigned_get_url("dl/public.bin", 60)
+    assert untouched is not None and untouched.startswith(f"http://{internal.s3_endpoint}/")

@@ -5,7 +5,7 @@ from __future__ import annotations
 from heldout.config import Settings
 from heldout.storage.base import ObjectStore, Stores
 from heldout.storage.local import LocalStore
-from heldout.storage.s3 import S3Store, client_from_settings
+from heldout.storage.s3 import S3Store, client_from_settings, signer_from_settings
 
 
 def build_stores(settings: Settings) -> Stores:
@@ -20,10 +20,10 @@ def build_stores(settings: Settings) -> Stores:
             public=LocalStore(root / settings.public_bucket, settings.public_bucket),
             private=LocalStore(root / settings.private_bucket, settings.private_bucket),
         )
-    client = client_from_settings(settings)
+    client, signer = client_from_settings(settings), signer_from_settings(settings)
     return Stores(
-        public=S3Store.from_settings(settings, settings.public_bucket, client=client),
-        private=S3Store.from_settings(settings, settings.private_bucket, client=client),
+        public=S3Store.from_settings(settings, settings.public_bucket, client, signer),
+        private=S3Store.from_settings(settings, settings.private_bucket, client, signer),
     )
 
 

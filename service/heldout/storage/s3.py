@@ -118,6 +118,19 @@ def client_from_settings(settings: Settings) -> Minio:
     )
 
 
+def signer_from_settings(settings: Settings) -> Minio | None:
+    """A client that only signs URLs for ``s3_public_endpoint`` (None when it is not set).
+
+    Presigning is computed locally (the region is given), so this client never connects.
+    """
+    if not settings.s3_public_endpoint:
+        return None
+    secure = settings.s3_secure if settings.s3_public_secure is None else settings.s3_public_secure
+    return make_client(settings.s3_public_endpoint, settings.s3_access_key,
+                       settings.s3_secret_key.get_secret_value(), secure=secure,
+                       region=settings.s3_region)
+
+
 def _short_reason(exc: BaseException) -> str:
     """A one-line reason for a transport error, without URLs or object reprs."""
     reason: BaseException | None = exc
@@ -265,10 +278,12 @@ class S3Store(ObjectStore):
     """One S3 bucket. Streaming multipart uploads, sha256 in ``x-amz-meta-sha256``."""
 
     def __init__(self, client: Minio, bucket: str, *, part_size: int = 16 * 1024 * 1024,
-                 parallel_uploads: int = 3, endpoint: str | None = None) -> None:
+                 parallel_uploads: int = 3, endpoint: str | None = None,
+                 signer: Minio | None = None) -> None:
         if part_size < MIN_PART_SIZE:
             raise ValueError(f"part_size must be at least {MIN_PART_SIZE} bytes, got {part_size}")
         self.client = client
+        self.signer = signer or client  # presigns URLs for the host users reach
         self.bucket = bucket
         self.name = bucket
         self.part_size = part_size
@@ -279,12 +294,13 @@ class S3Store(ObjectStore):
 
     @classmethod
     def from_settings(cls, settings: Settings, bucket: str,
-                      client: Minio | None = None) -> S3Store:
+                      client: Minio | None = None, signer: Minio | None = None) -> S3Store:
         """A store for ``bucket`` on the endpoint in ``settings`` (sharing ``client`` if given)."""
         scheme = "https" if settings.s3_secure else "http"
         return cls(client or client_from_settings(settings), bucket,
                    part_size=settings.s3_part_size,
-                   endpoint=f"{scheme}://{settings.s3_endpoint}")
+                   endpoint=f"{scheme}://{settings.s3_endpoint}",
+                   signer=signer or signer_from_settings(settings))
 
     def __repr__(self) -> str:
         return f"S3Store(endpoint={self.endpoint!r}, bucket={self.bucket!r})"
@@ -560,7 +576,7 @@ class S3Store(ObjectStore):
                 f"got {expires_seconds}"
             )
         with self._translate("signing", key):
-            return self.client.presigned_get_object(
+            return self.signer.presigned_get_object(
                 self.bucket, key, expires=timedelta(seconds=expires_seconds))
 
     def ping(self) -> None:
