@@ -8,7 +8,6 @@ problem+json with ``Retry-After``, before any route or database work runs.
 from __future__ import annotations
 
 import math
-import re
 import time
 from collections import OrderedDict
 from collections.abc import Callable
@@ -17,9 +16,9 @@ from dataclasses import dataclass
 from starlette.datastructures import Headers
 from starlette.types import ASGIApp, Receive, Scope, Send
 
+from heldout.accounts.keys import KEY_PATTERN
 from heldout.api.problems import http_problem
 
-KEY_PREFIX = re.compile(r"Bearer\s+hld_([A-Za-z0-9]{4,32})_", re.IGNORECASE)
 EXEMPT_PATHS = frozenset({"/healthz", "/readyz"})
 MAX_CLIENTS = 100_000
 
@@ -59,9 +58,10 @@ class TokenBuckets:
 
 def client_of(scope: Scope) -> str:
     """The key prefix of a ``Bearer hld_…`` request, else the client address."""
-    match = KEY_PREFIX.match(Headers(scope=scope).get("authorization", ""))
+    scheme, _, token = Headers(scope=scope).get("authorization", "").partition(" ")
+    match = KEY_PATTERN.fullmatch(token.strip()) if scheme.lower() == "bearer" else None
     if match:
-        return "key:" + match.group(1)
+        return "key:" + match.group("prefix")
     client = scope.get("client")
     return "ip:" + (client[0] if client else "unknown")
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import mimetypes
 from dataclasses import dataclass
 from typing import Any
@@ -187,9 +188,7 @@ def list_files(
         key = layout.shard_key(name, manifest.version, path)
         info = store.stat(key)
         sha = info.sha256
-        if sha is None:
-            import hashlib
-
+        if sha is None:  # an object written by another tool: hash it
             sha = hashlib.sha256(store.get_bytes(key)).hexdigest()
         files.append({"path": path, "split": None, "sha256": sha, "num_bytes": info.size,
                       "num_rows": None, "url": url(path)})
