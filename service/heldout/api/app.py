@@ -11,7 +11,7 @@ from fastapi import FastAPI
 
 from heldout import __version__
 from heldout.api.middleware import BodyLimitMiddleware, RequestContextMiddleware
-from heldout.api.problems import install_problem_handlers
+from heldout.api.problems import PROBLEM_RESPONSES, install_problem_handlers
 from heldout.api.ratelimit import RateLimitMiddleware, TokenBuckets
 from heldout.api.routers import admin, datasets, health, publish
 from heldout.config import Settings
@@ -47,10 +47,10 @@ def create_app(settings: Settings, services: Services | None = None) -> FastAPI:
     app.state.services = services
     app.state.settings = settings
     install_problem_handlers(app)
-    app.include_router(health.router)
-    app.include_router(datasets.router)
-    app.include_router(publish.router)
-    app.include_router(admin.router)
+    app.include_router(health.router, responses=PROBLEM_RESPONSES)
+    app.include_router(datasets.router, responses=PROBLEM_RESPONSES)
+    app.include_router(publish.router, responses=PROBLEM_RESPONSES)
+    app.include_router(admin.router, responses=PROBLEM_RESPONSES)
     upload_rules = [(re.compile(publish.UPLOAD_PATH), settings.max_upload_bytes)]
     app.add_middleware(BodyLimitMiddleware,
                        default_limit=min(JSON_BODY_LIMIT, settings.max_upload_bytes),

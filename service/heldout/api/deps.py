@@ -11,6 +11,8 @@ from heldout.accounts.roles import Principal
 from heldout.errors import Forbidden, Unauthorized
 from heldout.services import Services
 
+MAX_OFFSET = 1_000_000_000  # larger offsets overflow database integers; no list is that long
+
 
 def get_services(request: Request) -> Services:
     """The long-lived services the app was built with."""

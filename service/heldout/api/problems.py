@@ -26,6 +26,29 @@ from heldout.errors import (
 PROBLEM_MEDIA_TYPE = "application/problem+json"
 log = logging.getLogger("heldout.api")
 
+PROBLEM_SCHEMA: dict[str, Any] = {
+    "title": "Problem",
+    "type": "object",
+    "required": ["type", "title", "status", "detail"],
+    "properties": {
+        "type": {"type": "string", "format": "uri",
+                 "description": f"stable per error class, {PROBLEM_BASE}<slug>"},
+        "title": {"type": "string"},
+        "status": {"type": "integer"},
+        "detail": {"type": "string", "description": "what was wrong, and where"},
+        "instance": {"type": "string"},
+        "request_id": {"type": "string", "description": "also in X-Request-ID and the log"},
+    },
+    "additionalProperties": True,
+}
+_PROBLEM_CONTENT = {PROBLEM_MEDIA_TYPE: {"schema": PROBLEM_SCHEMA}}
+# Documented on every route: any 4xx/5xx answer is a problem (this also replaces FastAPI's
+# default 422 schema, which describes its own error body, not ours).
+PROBLEM_RESPONSES: dict[int | str, dict[str, Any]] = {
+    "4XX": {"description": "Client error (RFC 9457 problem)", "content": _PROBLEM_CONTENT},
+    "5XX": {"description": "Server error (RFC 9457 problem)", "content": _PROBLEM_CONTENT},
+}
+
 # HTTP statuses raised by the framework (routing, body limit) → the matching error class.
 _BY_STATUS: dict[int, type[HeldoutError]] = {
     401: Unauthorized,

@@ -10,7 +10,7 @@ from pydantic import BaseModel, Field
 
 from heldout.accounts import access, audit, keys, users
 from heldout.accounts.roles import Principal, Role
-from heldout.api.deps import client_ip, get_services, request_id, require_admin
+from heldout.api.deps import MAX_OFFSET, client_ip, get_services, request_id, require_admin
 from heldout.api.views import iso
 from heldout.catalog.models import Dataset
 from heldout.errors import InvalidInput, NotFound
@@ -183,7 +183,7 @@ def list_audit(
     user: str | None = None,
     target: str | None = Query(None, description="target prefix, e.g. pets@1.0.0"),
     limit: int = Query(100, ge=1, le=1000),
-    offset: int = Query(0, ge=0),
+    offset: int = Query(0, ge=0, le=MAX_OFFSET),
     services: Services = Depends(get_services),
 ) -> JSONResponse:
     with services.catalog.session() as session:

@@ -15,7 +15,14 @@ from heldout import layout
 from heldout.accounts import access, audit
 from heldout.accounts.roles import Principal
 from heldout.api import preview, views
-from heldout.api.deps import client_ip, get_services, optional_user, request_id, require_user
+from heldout.api.deps import (
+    MAX_OFFSET,
+    client_ip,
+    get_services,
+    optional_user,
+    request_id,
+    require_user,
+)
 from heldout.api.streaming import object_response
 from heldout.catalog.datasets import list_versions as catalog_versions
 from heldout.catalog.models import Dataset
@@ -83,7 +90,7 @@ def list_datasets(
     license: str | None = Query(None, description="SPDX id, e.g. CC-BY-4.0"),
     q: str | None = Query(None, max_length=200, description="text in name, title, description"),
     limit: int = Query(50, ge=1, le=1000),
-    offset: int = Query(0, ge=0),
+    offset: int = Query(0, ge=0, le=MAX_OFFSET),
     user: Principal | None = Depends(optional_user),
     services: Services = Depends(get_services),
 ) -> dict[str, Any]:
@@ -254,7 +261,7 @@ def get_rows(
     name: str = NAME,
     version: str = VERSION,
     split: str | None = Query(None, description="split (default: train, else the first)"),
-    offset: int = Query(0, ge=0),
+    offset: int = Query(0, ge=0, le=MAX_OFFSET),
     length: int = Query(20, ge=1, le=preview.MAX_PAGE),
     user: Principal | None = Depends(optional_user),
     services: Services = Depends(get_services),
@@ -279,8 +286,8 @@ def get_rows(
 def get_preview(
     request: Request,
     split: str,
-    row_index: int,
     column: str,
+    row_index: int = Path(ge=0, le=MAX_OFFSET),
     name: str = NAME,
     version: str = VERSION,
     user: Principal | None = Depends(optional_user),
