@@ -166,8 +166,9 @@ def make_api(settings: Settings) -> Iterator[Api]:
 @pytest.fixture(params=["local", "s3"])
 def api(request: pytest.FixtureRequest, settings_for: Callable[..., Settings],
         tmp_path: Path) -> Iterator[Api]:
-    """The app over each store backend in turn, with seeded users."""
-    yield from make_api(settings_for(request.param, tmp_path / "data"))
+    """The app over each store backend in turn, with seeded users (no rate limit: a test that
+    walks every route sends more than a client would; test_rate_limit covers the limits)."""
+    yield from make_api(settings_for(request.param, tmp_path / "data", rate_limit_per_minute=0))
 
 
 @pytest.fixture
