@@ -10,9 +10,9 @@ commits with statistics, skipped files and the leakage counts in the manifest.
 
 from __future__ import annotations
 
+import posixpath
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from pathlib import PurePosixPath
 from typing import Any
 
 from heldout.errors import IngestError, InvalidInput
@@ -128,11 +128,11 @@ class _Run:
 def _filename(example: Example, ref: MediaRef, info: MediaInfo, held_out: bool) -> str:
     """The ``path`` kept in the row: the original file name, or ``{id}{ext}`` when held out
     (a file name can give the label away, e.g. ``cat_001.jpg``)."""
-    suffix = PurePosixPath(ref.filename).suffix.lower() if ref.filename else ""
-    suffix = suffix or SUFFIX.get(info.format.upper(), "")
-    if held_out or not ref.filename:
+    name = posixpath.basename(ref.filename) if ref.filename else ""
+    suffix = posixpath.splitext(name)[1].lower() or SUFFIX.get(info.format.upper(), "")
+    if held_out or not name:
         return f"{example.id}{suffix}"
-    return PurePosixPath(ref.filename).name
+    return name
 
 
 def _label_columns(source: Source, options: PublishOptions) -> list[str]:
