@@ -118,7 +118,7 @@ class DatasetRepository:
         if version == "latest":
             versions = self.list_versions(name)
             if not versions:
-                raise NotFound(f"dataset {name!r} has no committed version")
+                raise NotFound(f"dataset {name!r} does not exist (no committed version)")
             return versions[0]
         check_version(version)
         if not self.stores.public.exists(layout.manifest_key(name, version)):

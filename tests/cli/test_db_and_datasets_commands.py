@@ -72,7 +72,7 @@ def test_datasets_list_and_show(published: Path) -> None:
 def test_show_errors_are_one_clear_line(published: Path) -> None:
     missing = runner.invoke(app, ["datasets", "show", "nope"])
     assert missing.exit_code == 1
-    assert "error: dataset 'nope' has no committed version" in missing.output
+    assert "error: dataset 'nope' does not exist (no committed version)" in missing.output
     bad = runner.invoke(app, ["datasets", "show", "../etc@1.0.0"])
     assert bad.exit_code == 1
     assert "is not allowed" in bad.output

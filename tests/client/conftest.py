@@ -1,20 +1,23 @@
-"""Fixtures for client tests: a dataset published with the real repository, served over HTTP."""
+"""Fixtures for client tests: a dataset published with the real repository, served by the
+real API behind a fault-injecting proxy (:mod:`tests.client.faultproxy`)."""
 
 from __future__ import annotations
 
 import io
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 import pytest
 from PIL import Image as PILImage
 
+from heldout.config import Settings
 from heldout.formats.features import ClassLabel, Features, Image, Value
 from heldout.repository import DatasetMetadata, DatasetRepository
-from heldout.storage.base import Stores
-from tests.client.fileserver import FileServer
+from heldout.services import build_services
+from tests.client.faultproxy import FaultProxy, running_app
 
 LABELS = ["cat", "dog", "bird"]
 FEATURES = Features({"id": Value("string"), "image": Image(), "label": ClassLabel(LABELS),
@@ -55,24 +58,77 @@ def publish_demo(repository: DatasetRepository, name: str = "pets", version: str
     return rows
 
 
-@pytest.fixture
-def published(local_stores: Stores) -> tuple[DatasetRepository, dict[str, list[Any]], Path]:
-    """A local-store repository with ``pets@1.0.0`` (train in 3+ shards); and the public root."""
-    repository = DatasetRepository(local_stores, shard_target_bytes=200_000)
-    rows = publish_demo(repository)
-    root = Path(local_stores.public.root) / "datasets"  # type: ignore[attr-defined]
-    return repository, rows, root
+class Published(NamedTuple):
+    """``pets@1.0.0`` published with the real repository into the store the API serves."""
+
+    repository: DatasetRepository
+    rows: dict[str, list[Any]]
+    root: Path  # local backend: the public store's ``datasets`` folder (objects as files)
+    settings: Settings
 
 
-@pytest.fixture
-def file_server(published: tuple[DatasetRepository, dict[str, list[Any]], Path]
-                ) -> Iterator[FileServer]:
-    """The published folder served over real HTTP (listing, manifest, ranged files)."""
-    server = FileServer(published[2]).start()
+@contextmanager
+def publishing(settings: Settings) -> Iterator[Published]:
+    """Publish the demo dataset with the server's own services (closed afterwards)."""
+    services = build_services(settings)
     try:
-        yield server
+        rows = publish_demo(services.repository)
+        root = settings.local_store_root / settings.public_bucket / "datasets"
+        yield Published(services.repository, rows, root, settings)
     finally:
-        server.stop()
+        services.close()
+
+
+@contextmanager
+def behind(proxy: FaultProxy, settings: Settings) -> Iterator[FaultProxy]:
+    """The real API for ``settings`` running, with ``proxy`` forwarding to it."""
+    with running_app(settings) as url:
+        proxy.start(url)
+        try:
+            yield proxy
+        finally:
+            proxy.stop()
+
+
+@pytest.fixture
+def listening_proxy() -> Iterator[FaultProxy]:
+    """A fault proxy bound to its port (not yet forwarding): its URL goes in the settings."""
+    with FaultProxy() as proxy:
+        yield proxy
+
+
+@pytest.fixture
+def published(listening_proxy: FaultProxy, settings_for: Callable[..., Settings],
+              tmp_path: Path) -> Iterator[Published]:
+    """``pets@1.0.0`` (train in 2 shards) on the local store of a server whose public URL is
+    the proxy's."""
+    settings = settings_for("local", tmp_path / "server", shard_target_bytes=200_000,
+                            public_base_url=listening_proxy.url)
+    with publishing(settings) as published:
+        yield published
+
+
+@pytest.fixture
+def proxy(listening_proxy: FaultProxy, published: Published) -> Iterator[FaultProxy]:
+    """The real API serving ``published``, reached through a fault-injecting proxy."""
+    with behind(listening_proxy, published.settings) as proxy:
+        yield proxy
+
+
+def set_visibility(settings: Settings, name: str, visibility: str) -> None:
+    """Make a dataset public, gated (terms version "1") or private in the server's catalog."""
+    from heldout.accounts.access import find_dataset, set_access
+
+    services = build_services(settings)
+    try:
+        with services.catalog.session() as session:
+            dataset = find_dataset(session, name)
+            assert dataset is not None
+            set_access(session, dataset, visibility=visibility, terms_version="1",
+                       terms_text="Research use only.")
+            session.commit()
+    finally:
+        services.close()
 
 
 def expected_public(rows: list[dict[str, Any]], drop: tuple[str, ...] = ()) -> list[dict[str, Any]]:

@@ -1,4 +1,5 @@
-"""``heldout datasets pull`` and stock tools reading what it pulled (no Heldout code)."""
+"""``heldout datasets pull`` (from the real API behind the fault proxy) and stock tools reading
+what it pulled (no Heldout code)."""
 
 from __future__ import annotations
 
@@ -10,20 +11,17 @@ import pytest
 from typer.testing import CliRunner
 
 from heldout.cli.main import app
-from heldout.repository import DatasetRepository
-from tests.client.conftest import expected_public, without_paths
-from tests.client.fileserver import Fault, FileServer
-
-Published = tuple[DatasetRepository, dict[str, list[Any]], Path]
+from tests.client.conftest import Published, expected_public, without_paths
+from tests.client.faultproxy import Fault, FaultProxy
 
 
 def pull(*args: str, env: dict[str, str]) -> Any:
     return CliRunner().invoke(app, ["datasets", "pull", *args], env=env)
 
 
-def test_pull_writes_a_verified_folder_and_reuses_it(file_server: FileServer,
+def test_pull_writes_a_verified_folder_and_reuses_it(proxy: FaultProxy,
                                                      tmp_path: Path) -> None:
-    env = {"HELDOUT_URL": file_server.url, "HELDOUT_TOKEN": ""}
+    env = {"HELDOUT_URL": proxy.url, "HELDOUT_TOKEN": ""}
     out = tmp_path / "pets"
     result = pull("pets@1.0.0", "-o", str(out), "--json", env=env)
     assert result.exit_code == 0, result.output
@@ -42,31 +40,31 @@ def test_pull_writes_a_verified_folder_and_reuses_it(file_server: FileServer,
     assert "sha256 verified" in text.stdout and "data_dir=" in text.stdout
 
 
-def test_pull_resumes_after_a_cut_connection(file_server: FileServer, published: Published,
+def test_pull_resumes_after_a_cut_connection(proxy: FaultProxy, published: Published,
                                              tmp_path: Path) -> None:
     rel = published[0].manifest("pets").splits["train"].shards[0].path
-    file_server.faults[rel] = Fault(cut_after=50_000)
-    env = {"HELDOUT_URL": file_server.url}
+    proxy.faults[rel] = Fault(cut_after=50_000)
+    env = {"HELDOUT_URL": proxy.url}
     result = pull("pets", "-o", str(tmp_path / "p"), "--json", env=env)
     assert result.exit_code == 0, result.output
-    ranges = [r.headers.get("Range") for r in file_server.requests if r.path.endswith(rel)]
+    ranges = [r.headers.get("Range") for r in proxy.requests if r.path.endswith(rel)]
     assert ranges == [None, "bytes=50000-"]
 
 
-def test_pull_reports_corruption_and_exits_non_zero(file_server: FileServer,
+def test_pull_reports_corruption_and_exits_non_zero(proxy: FaultProxy,
                                                     published: Published,
                                                     tmp_path: Path) -> None:
     rel = published[0].manifest("pets").splits["test"].shards[0].path
     stored = published[2] / "pets" / "1.0.0" / rel
     stored.write_bytes(stored.read_bytes()[:-10] + b"0123456789")
-    result = pull("pets", "-o", str(tmp_path / "p"), env={"HELDOUT_URL": file_server.url})
+    result = pull("pets", "-o", str(tmp_path / "p"), env={"HELDOUT_URL": proxy.url})
     assert result.exit_code == 1
     assert rel in result.stderr and "corrupt" in result.stderr
     assert not (tmp_path / "p" / rel).exists()
 
 
-def test_pull_explains_a_missing_dataset(file_server: FileServer, tmp_path: Path) -> None:
-    result = pull("ghost@2.0.0", "-o", str(tmp_path), env={"HELDOUT_URL": file_server.url})
+def test_pull_explains_a_missing_dataset(proxy: FaultProxy, tmp_path: Path) -> None:
+    result = pull("ghost@2.0.0", "-o", str(tmp_path), env={"HELDOUT_URL": proxy.url})
     assert result.exit_code == 1
     assert "ghost@2.0.0 does not exist" in result.stderr
 
@@ -77,9 +75,9 @@ def test_pull_refuses_a_bad_reference(tmp_path: Path) -> None:
 
 
 @pytest.fixture
-def pulled(file_server: FileServer, tmp_path: Path) -> Path:
+def pulled(proxy: FaultProxy, tmp_path: Path) -> Path:
     out = tmp_path / "pulled"
-    result = pull("pets", "-o", str(out), env={"HELDOUT_URL": file_server.url})
+    result = pull("pets", "-o", str(out), env={"HELDOUT_URL": proxy.url})
     assert result.exit_code == 0, result.output
     return out
 

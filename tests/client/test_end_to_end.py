@@ -17,7 +17,7 @@ from heldout.client import Client
 from heldout.config import Settings
 from heldout.errors import IntegrityError, NotFound
 from heldout.services import build_services
-from tests.client.conftest import expected_public, publish_demo, without_paths
+from tests.client.conftest import expected_public, publish_demo, set_visibility, without_paths
 from tests.live import free_port, make_key, running_api
 
 
@@ -174,21 +174,6 @@ def test_publishing_needs_a_publisher_key(served: Served, tmp_path: Path) -> Non
     key = make_key(served.settings, "someone", "participant")
     with pytest.raises(Forbidden, match="publisher"):
         Client(served.url, key).publish_folder(tmp_path / "draft", "nope", "1.0.0")
-
-
-def set_visibility(settings: Settings, name: str, visibility: str) -> None:
-    from heldout.accounts.access import find_dataset, set_access
-
-    services = build_services(settings)
-    try:
-        with services.catalog.session() as session:
-            dataset = find_dataset(session, name)
-            assert dataset is not None
-            set_access(session, dataset, visibility=visibility, terms_version="1",
-                       terms_text="Research use only.")
-            session.commit()
-    finally:
-        services.close()
 
 
 def test_gated_and_private_datasets_give_clear_errors(served: Served, tmp_path: Path) -> None:
