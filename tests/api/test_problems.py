@@ -40,6 +40,10 @@ def test_problem_shapes_for_404_409_422_401_403_405(local_api: Api, built: Built
     assert_problem(c.get("/api/v1/datasets", params={"limit": 5000}), 422, "invalid-input")
     assert_problem(c.get("/api/v1/datasets/Bad Name!"), 422, "invalid-name")
     assert_problem(c.delete("/healthz"), 405, "method-not-allowed")
+    # GET and POST on this path are separate routes: Allow names both
+    not_allowed = c.delete("/api/v1/admin/users", headers=local_api.auth("root"))
+    assert "use GET, POST" in assert_problem(not_allowed, 405, "method-not-allowed")["detail"]
+    assert not_allowed.headers["allow"] == "GET, POST"
     assert_problem(c.post("/api/v1/admin/users", json={"name": "x", "role": "admin"}), 401,
                    "unauthorized")
     assert_problem(c.get("/api/v1/admin/users", headers={"Authorization": "Bearer nonsense"}),

@@ -10,6 +10,7 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import JSONResponse, Response
+from starlette.routing import Match
 
 from heldout.errors import (
     PROBLEM_BASE,
@@ -24,6 +25,7 @@ from heldout.errors import (
 )
 
 PROBLEM_MEDIA_TYPE = "application/problem+json"
+HTTP_METHODS = ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE")
 log = logging.getLogger("heldout.api")
 
 PROBLEM_SCHEMA: dict[str, Any] = {
@@ -130,12 +132,23 @@ async def _http_error(request: Request, exc: Exception) -> Response:
     if exc.status_code == 404 and detail == "Not Found":
         detail = f"no route {request.method} {request.url.path} (see /docs for the API)"
     elif exc.status_code == 405:
-        detail = f"method {request.method} is not allowed on {request.url.path}"
+        allowed = allowed_methods(request)
+        detail = (f"method {request.method} is not allowed on {request.url.path}"
+                  + (f"; use {', '.join(allowed)}" if allowed else ""))
+        if allowed:
+            return http_problem(405, detail, request.url.path, {"Allow": ", ".join(allowed)})
     elif exc.status_code == 413:
         limit = request.scope.get("heldout.body_limit")
         detail = (f"the request body is larger than {request.url.path} accepts"
                   + (f" (at most {limit} bytes)" if limit else ""))
     return http_problem(exc.status_code, detail, request.url.path, dict(exc.headers or {}))
+
+
+def allowed_methods(request: Request) -> list[str]:
+    """Every method some route serves at this path (Starlette names only the first route's)."""
+    return [method for method in HTTP_METHODS
+            if any(route.matches({**request.scope, "method": method})[0] is Match.FULL
+                   for route in request.app.router.routes)]
 
 
 def describe_errors(errors: Any, limit: int = 5) -> tuple[str, list[dict[str, Any]]]:
