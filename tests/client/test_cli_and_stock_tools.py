@@ -123,3 +123,28 @@ def test_client_rows_match_stock_rows(pulled: Path, published: Published) -> Non
     test = pq.read_table(pulled / "data" / "test-00000-of-00001.parquet").to_pylist()
     assert without_paths(test) == without_paths(
         expected_public(published[1]["test"], drop=("label",)))
+
+
+def test_gated_pull_explains_the_terms_command_then_works(proxy: FaultProxy,
+                                                          published: Published,
+                                                          tmp_path: Path) -> None:
+    from tests.client.conftest import set_visibility
+    from tests.live import make_key
+
+    set_visibility(published.settings, "pets", "gated")
+    env = {"HELDOUT_URL": proxy.url, "HELDOUT_TOKEN": make_key(published.settings, "ann",
+                                                                "participant")}
+    refused = pull("pets", "-o", str(tmp_path / "p"), env=env)
+    assert refused.exit_code == 1
+    assert "heldout datasets terms pets --accept" in " ".join(refused.output.split())
+    shown = CliRunner().invoke(app, ["datasets", "terms", "pets"], env=env)
+    assert shown.exit_code == 0 and "Research use only." in shown.stdout
+    assert "Not accepted yet" in shown.stdout
+    accepted = CliRunner().invoke(app, ["datasets", "terms", "pets", "--accept", "--json"],
+                                  env=env)
+    assert accepted.exit_code == 0, accepted.output
+    assert json.loads(accepted.stdout) == {"dataset": "pets", "terms_version": "1",
+                                           "text": "Research use only.", "accepted": True}
+    assert pull("pets", "-o", str(tmp_path / "p"), env=env).exit_code == 0
+    public = CliRunner().invoke(app, ["datasets", "terms", "nope"], env=env)
+    assert public.exit_code == 1 and "nope" in public.output

@@ -93,7 +93,8 @@ def check_read(session: Session, user: Principal | None, name: str) -> Dataset |
     if not has_accepted_terms(session, user, dataset):
         raise Forbidden(
             f"dataset {name!r} is gated: accept its terms (version "
-            f"{dataset.terms_version!r}) first with POST /api/v1/datasets/{name}/terms",
+            f"{dataset.terms_version!r}) first: `heldout datasets terms {name} --accept`, "
+            f"or POST /api/v1/datasets/{name}/terms",
             terms_version=dataset.terms_version,
         )
     return dataset

@@ -34,11 +34,12 @@ def root(
 
 def _register_commands() -> None:
     """Commands contributed by other modules; each module adds its own commands to ``app``."""
-    from heldout.cli import access, keys, publish, pull, serve, users, worker
+    from heldout.cli import access, keys, publish, pull, serve, terms, users, worker
 
     publish.register(datasets.app)
     pull.register(datasets.app)
     access.register(datasets.app)
+    terms.register(datasets.app)
     app.command("serve")(serve.serve)
     app.command("worker")(worker.worker)
     app.add_typer(users.app, name="users")
