@@ -148,3 +148,19 @@ def test_gated_pull_explains_the_terms_command_then_works(proxy: FaultProxy,
     assert pull("pets", "-o", str(tmp_path / "p"), env=env).exit_code == 0
     public = CliRunner().invoke(app, ["datasets", "terms", "nope"], env=env)
     assert public.exit_code == 1 and "nope" in public.output
+
+
+def test_list_and_show_ask_the_server_with_url(proxy: FaultProxy, tmp_path: Path) -> None:
+    env = {"HELDOUT_URL": proxy.url, "HELDOUT_DATA_DIR": str(tmp_path / "empty-local")}
+    listed = CliRunner().invoke(app, ["datasets", "list", "--json"], env=env)
+    assert listed.exit_code == 0, listed.output
+    assert [(r["name"], r["latest_version"]) for r in json.loads(listed.stdout)] == [
+        ("pets", "1.0.0")]
+    shown = CliRunner().invoke(app, ["datasets", "show", "pets"], env=env)
+    assert shown.exit_code == 0, shown.output
+    assert "pets@1.0.0" in shown.stdout and "ClassLabel(3: cat, dog, bird)" in shown.stdout
+    as_json = CliRunner().invoke(app, ["datasets", "show", "pets@1.0.0", "--json"], env=env)
+    assert json.loads(as_json.stdout)["splits"]["train"]["num_rows"] == 250
+    missing = CliRunner().invoke(app, ["datasets", "show", "ghost"], env=env)
+    assert missing.exit_code == 1 and "ghost" in missing.output
+    assert not (tmp_path / "empty-local").exists()  # nothing local was opened

@@ -15,25 +15,32 @@ from heldout.names import parse_ref
 app = typer.Typer(help="Browse, publish and download datasets.", no_args_is_help=True)
 
 
+URL_OPTION = typer.Option(None, "--url", envvar="HELDOUT_URL",
+                          help="Ask this Heldout server (HELDOUT_URL; key from HELDOUT_TOKEN) "
+                               "instead of the local catalog and store.")
+LIST_COLUMNS = ("name", "latest_version", "task", "modality", "license", "visibility", "title")
+
+
+def _remote_rows(url: str) -> list[dict[str, Any]]:
+    from heldout.client.http import Client
+
+    rows: list[dict[str, Any]] = []
+    with Client(url) as client:
+        while True:
+            page = client.list_datasets(offset=len(rows))
+            rows.extend({k: item.get(k) for k in LIST_COLUMNS} for item in page["items"])
+            if not page["items"] or len(rows) >= page["total"]:
+                return rows
+
+
 @app.command("list")
 @handle_errors
 def list_command(
+    url: str | None = URL_OPTION,
     as_json: bool = typer.Option(False, "--json", help="Print JSON instead of a table."),
 ) -> None:
-    """List datasets with their latest version."""
-    with open_services() as services, services.catalog.session() as session:
-        rows = [
-            {
-                "name": d.name,
-                "latest_version": d.latest_version,
-                "task": d.task,
-                "modality": d.modality,
-                "license": d.license,
-                "visibility": d.visibility,
-                "title": d.title,
-            }
-            for d in list_datasets(session)
-        ]
+    """List datasets with their latest version (local catalog, or a server with --url)."""
+    rows = _remote_rows(url) if url else _local_rows()
     if as_json:
         print_json(rows)
         return
@@ -43,31 +50,35 @@ def list_command(
     print_table(
         "Datasets",
         ["name", "latest", "task", "modality", "license", "visibility"],
-        [
-            [
-                r["name"],
-                r["latest_version"],
-                r["task"],
-                r["modality"],
-                r["license"],
-                r["visibility"],
-            ]
-            for r in rows
-        ],
+        [[r["name"], r["latest_version"], r["task"], r["modality"], r["license"],
+          r["visibility"]] for r in rows],
     )
+
+
+def _local_rows() -> list[dict[str, Any]]:
+    with open_services() as services, services.catalog.session() as session:
+        return [{k: getattr(d, k) for k in LIST_COLUMNS} for d in list_datasets(session)]
 
 
 @app.command("show")
 @handle_errors
 def show_command(
     ref: str = typer.Argument(..., help="NAME or NAME@VERSION (default: latest)."),
+    url: str | None = URL_OPTION,
     as_json: bool = typer.Option(False, "--json", help="Print the manifest as JSON."),
 ) -> None:
-    """Show a dataset version: splits, features, statistics."""
+    """Show a dataset version: splits, features, statistics (local, or a server with --url)."""
     name, version = parse_ref(ref)
-    with open_services() as services:
-        manifest = services.repository.manifest(name, version)
-        versions = services.repository.list_versions(name)
+    if url:
+        from heldout.client.http import Client
+
+        with Client(url) as client:
+            manifest = client.manifest(name, version)
+            versions = [v["version"] for v in client.dataset(name).get("versions", [])]
+    else:
+        with open_services() as services:
+            manifest = services.repository.manifest(name, version)
+            versions = services.repository.list_versions(name)
     if as_json:
         print_json(manifest.model_dump(mode="json"))
         return
