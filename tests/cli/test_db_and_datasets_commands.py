@@ -17,7 +17,7 @@ from tests.helpers import publish_tiny
 
 @pytest.fixture
 def data_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    for name in ("HELDOUT_DATABASE_URL", "HELDOUT_STORAGE_BACKEND"):
+    for name in ("HELDOUT_DATABASE_URL", "HELDOUT_STORAGE_BACKEND", "HELDOUT_URL"):
         monkeypatch.delenv(name, raising=False)
     monkeypatch.setenv("HELDOUT_DATA_DIR", str(tmp_path / "data"))
     return tmp_path / "data"

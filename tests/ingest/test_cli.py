@@ -17,6 +17,7 @@ def env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     monkeypatch.setenv("HELDOUT_DATA_DIR", str(tmp_path / "data"))
     monkeypatch.setenv("HELDOUT_STORAGE_BACKEND", "local")
     monkeypatch.delenv("HELDOUT_DATABASE_URL", raising=False)
+    monkeypatch.delenv("HELDOUT_URL", raising=False)
     return tmp_path
 
 
