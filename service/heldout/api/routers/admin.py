@@ -11,6 +11,7 @@ from pydantic import BaseModel, Field
 from heldout.accounts import access, audit, keys, users
 from heldout.accounts.roles import Principal, Role
 from heldout.api.deps import MAX_OFFSET, client_ip, get_services, request_id, require_admin
+from heldout.api.params import NAME_SCHEMA
 from heldout.api.views import iso
 from heldout.catalog.models import Dataset
 from heldout.errors import InvalidInput, NotFound
@@ -20,7 +21,7 @@ router = APIRouter(prefix="/api/v1/admin", tags=["admin"], dependencies=[Depends
 
 
 class NewUser(BaseModel):
-    name: str
+    name: str = Field(json_schema_extra=NAME_SCHEMA)
     role: Role
     email: str | None = None
 
@@ -30,7 +31,7 @@ class NewKey(BaseModel):
 
 
 class NewTeam(BaseModel):
-    name: str
+    name: str = Field(json_schema_extra=NAME_SCHEMA)
 
 
 class NewMember(BaseModel):

@@ -23,12 +23,13 @@ from heldout.api.deps import (
     request_id,
     require_user,
 )
+from heldout.api.params import NAME, VERSION
 from heldout.api.streaming import object_response
 from heldout.catalog.datasets import list_versions as catalog_versions
 from heldout.catalog.models import Dataset
 from heldout.errors import HeldoutError, NotFound
 from heldout.formats.manifest import Manifest
-from heldout.names import NAME_PATTERN, SEMVER_PATTERN, check_name, check_split
+from heldout.names import check_name, check_split
 from heldout.services import Services
 
 router = APIRouter(prefix="/api/v1", tags=["datasets"])
@@ -38,11 +39,6 @@ MEDIA_TYPES = {
     "croissant.json": "application/ld+json",
     "README.md": "text/markdown; charset=utf-8",
 }
-NAME = Path(description="dataset name", examples=["pets"],
-            json_schema_extra={"pattern": f"^{NAME_PATTERN.pattern}$"})
-VERSION = Path(description="a semantic version, or `latest`", examples=["1.0.0"],
-               json_schema_extra={"pattern": f"^(latest|{SEMVER_PATTERN.pattern})$"})
-
 
 @dataclass
 class Opened:

@@ -9,13 +9,14 @@ from typing import Any
 import anyio
 import anyio.from_thread
 import anyio.to_thread
-from fastapi import APIRouter, Depends, Query, Request
+from fastapi import APIRouter, Depends, Path, Query, Request
 from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel, Field
 
 from heldout.accounts import access, audit
 from heldout.accounts.roles import Principal
 from heldout.api.deps import client_ip, get_services, request_id, require_publisher
+from heldout.api.params import DRAFT_ID, NAME, SEMVER, SEMVER_SCHEMA, SPLIT
 from heldout.errors import InvalidInput
 from heldout.formats.features import Features
 from heldout.formats.manifest import ShardInfo
@@ -32,7 +33,7 @@ UPLOAD_PATH = r"^/api/v1/datasets/[^/]+/versions/[^/]+/drafts/[^/]+/(shards|labe
 class CreateDraft(BaseModel):
     """A new version: its number, features (Hugging Face features JSON) and metadata."""
 
-    version: str
+    version: str = Field(json_schema_extra=SEMVER_SCHEMA)
     features: dict[str, Any]
     metadata: DatasetMetadata = Field(default_factory=DatasetMetadata)
 
@@ -117,7 +118,7 @@ def _audit(services: Services, request: Request, user: Principal, action: str, t
 def create_draft(
     request: Request,
     body: CreateDraft,
-    name: str,
+    name: str = NAME,
     user: Principal = Depends(require_publisher),
     services: Services = Depends(get_services),
 ) -> dict[str, Any]:
@@ -145,10 +146,10 @@ async def _stream_into(request: Request, upload: Any) -> Any:
                 "application/octet-stream": {"schema": {"type": "string", "format": "binary"}}}}})
 async def upload_shard(
     request: Request,
-    name: str,
-    version: str,
-    draft_id: str,
-    filename: str,
+    name: str = NAME,
+    version: str = SEMVER,
+    draft_id: str = DRAFT_ID,
+    filename: str = Path(description="{split}-{i:05d}-of-{n:05d}.parquet"),
     user: Principal = Depends(require_publisher),
     services: Services = Depends(get_services),
 ) -> dict[str, Any]:
@@ -166,10 +167,10 @@ async def upload_shard(
                 "application/octet-stream": {"schema": {"type": "string", "format": "binary"}}}}})
 async def upload_labels(
     request: Request,
-    name: str,
-    version: str,
-    draft_id: str,
-    split: str,
+    name: str = NAME,
+    version: str = SEMVER,
+    draft_id: str = DRAFT_ID,
+    split: str = SPLIT,
     label_columns: str = Query(..., description="comma-separated label columns, e.g. label"),
     user: Principal = Depends(require_publisher),
     services: Services = Depends(get_services),
@@ -193,9 +194,9 @@ async def upload_labels(
 def commit_draft(
     request: Request,
     body: CommitDraft,
-    name: str,
-    version: str,
-    draft_id: str,
+    name: str = NAME,
+    version: str = SEMVER,
+    draft_id: str = DRAFT_ID,
     user: Principal = Depends(require_publisher),
     services: Services = Depends(get_services),
 ) -> Response:
@@ -211,9 +212,9 @@ def commit_draft(
 @router.delete(DRAFT, summary="Abort a draft (nothing of it stays)")
 def abort_draft(
     request: Request,
-    name: str,
-    version: str,
-    draft_id: str,
+    name: str = NAME,
+    version: str = SEMVER,
+    draft_id: str = DRAFT_ID,
     user: Principal = Depends(require_publisher),
     services: Services = Depends(get_services),
 ) -> JSONResponse:
