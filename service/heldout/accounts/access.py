@@ -27,6 +27,7 @@ from heldout.catalog.models import (
     TeamMember,
     TermsAcceptance,
     User,
+    iso,
 )
 from heldout.errors import Forbidden, InvalidInput, NotFound, Unauthorized
 from heldout.names import check_name
@@ -170,7 +171,7 @@ def list_acceptances(
             "dataset": dataset_name,
             "user": user_name,
             "terms_version": row.terms_version,
-            "accepted_at": _iso(row.accepted_at),
+            "accepted_at": iso(row.accepted_at),
         }
         for row, dataset_name, user_name in rows
     ]
@@ -260,9 +261,3 @@ def check_can_publish(session: Session, user: Principal, name: str) -> Dataset:
         return dataset
     raise Forbidden(f"dataset {name!r} belongs to another publisher; only its owner or an "
                     "admin may publish versions of it")
-
-
-def _iso(value: datetime | None) -> str | None:
-    if value is None:
-        return None
-    return (value if value.tzinfo else value.replace(tzinfo=UTC)).isoformat()

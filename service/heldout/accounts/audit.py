@@ -8,7 +8,7 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from heldout.catalog.models import AuditEvent, User
+from heldout.catalog.models import AuditEvent, User, iso
 
 TARGET_MAX = 300
 
@@ -65,10 +65,9 @@ def list_events(
 
 def event_dict(event: AuditEvent, user_name: str | None) -> dict[str, Any]:
     """The JSON view of one event."""
-    at = event.at if event.at.tzinfo else event.at.replace(tzinfo=UTC)
     return {
         "id": event.id,
-        "at": at.isoformat(),
+        "at": iso(event.at),
         "user": user_name,
         "action": event.action,
         "target": event.target,

@@ -24,7 +24,7 @@ from sqlalchemy.exc import IntegrityError as SAIntegrityError
 from sqlalchemy.orm import Session
 
 from heldout.accounts.roles import Principal
-from heldout.catalog.models import ApiKey, User
+from heldout.catalog.models import ApiKey, User, iso
 from heldout.errors import InvalidInput, NotFound, Unauthorized
 
 KEY_SCHEME: Final = "hld"
@@ -109,18 +109,11 @@ def authenticate(session: Session, token: str, now: datetime | None = None) -> P
     if user.disabled:
         raise Unauthorized(f"user {user.name!r} is disabled")
     now = now or datetime.now(UTC)
-    last = _aware(row.last_used_at)
+    last = row.last_used_at
     if last is None or now - last >= LAST_USED_RESOLUTION:
         row.last_used_at = now
     return Principal(id=user.id, name=user.name, role=user.role, key_prefix=row.prefix,
                      masked_key=mask_key(token))
-
-
-def _aware(value: datetime | None) -> datetime | None:
-    """SQLite hands back naive datetimes; they were stored as UTC."""
-    if value is not None and value.tzinfo is None:
-        return value.replace(tzinfo=UTC)
-    return value
 
 
 def get_key(session: Session, prefix: str) -> ApiKey:
@@ -151,10 +144,6 @@ def list_keys(session: Session, user: User) -> list[ApiKey]:
 
 def key_dict(row: ApiKey) -> dict[str, Any]:
     """The JSON view of a stored key: prefix, label, masked last 4 and times; never the hash."""
-
-    def iso(value: datetime | None) -> str | None:
-        value = _aware(value)
-        return value.isoformat() if value else None
 
     return {
         "prefix": row.prefix,

@@ -2,18 +2,10 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
 from typing import Any
 
-from heldout.catalog.models import Dataset, DatasetVersion
+from heldout.catalog.models import Dataset, DatasetVersion, iso
 from heldout.formats.manifest import Manifest
-
-
-def iso(value: datetime | None) -> str | None:
-    """ISO 8601 in UTC (SQLite returns naive datetimes that were stored as UTC)."""
-    if value is None:
-        return None
-    return (value if value.tzinfo else value.replace(tzinfo=UTC)).isoformat()
 
 
 def dataset_item(row: Dataset) -> dict[str, Any]:
