@@ -7,6 +7,7 @@ import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
+from typing import Any
 
 from heldout.config import Settings
 from heldout.services import build_services
@@ -19,27 +20,37 @@ def free_port() -> int:
 
 
 @contextmanager
-def running_api(settings: Settings) -> Iterator[str]:
-    """``create_app(settings)`` served by uvicorn in a thread, on its ``public_base_url`` port."""
+def serving(app: Any, port: int = 0, lifespan: str = "on") -> Iterator[str]:
+    """``app`` served by a real uvicorn in a thread on 127.0.0.1 (``port`` 0: a free one);
+    yields its URL. ``lifespan="off"`` for an app whose lifespan a TestClient already runs."""
     import uvicorn
 
-    from heldout.api.app import create_app
-
-    port = int(settings.public_base_url.rsplit(":", 1)[1])
-    server = uvicorn.Server(uvicorn.Config(create_app(settings), host="127.0.0.1", port=port,
-                                           log_level="warning", lifespan="on"))
-    thread = threading.Thread(target=server.run, daemon=True)
+    sock = socket.socket()
+    sock.bind(("127.0.0.1", port))
+    bound = sock.getsockname()[1]
+    server = uvicorn.Server(uvicorn.Config(app, log_level="warning", lifespan=lifespan))
+    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
     thread.start()
-    deadline = time.monotonic() + 30
-    while not server.started:
-        if not thread.is_alive() or time.monotonic() > deadline:
-            raise RuntimeError("uvicorn did not start")
-        time.sleep(0.05)
     try:
-        yield f"http://127.0.0.1:{port}"
+        deadline = time.monotonic() + 30
+        while not server.started:
+            if not thread.is_alive() or time.monotonic() > deadline:
+                raise RuntimeError("uvicorn did not start")
+            time.sleep(0.02)
+        yield f"http://127.0.0.1:{bound}"
     finally:
         server.should_exit = True
         thread.join(10)
+        sock.close()
+
+
+@contextmanager
+def running_api(settings: Settings) -> Iterator[str]:
+    """``create_app(settings)`` served on the port of its ``public_base_url``."""
+    from heldout.api.app import create_app
+
+    with serving(create_app(settings), int(settings.public_base_url.rsplit(":", 1)[1])) as url:
+        yield url
 
 
 def make_key(settings: Settings, user: str, role: str) -> str:

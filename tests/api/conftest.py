@@ -3,9 +3,6 @@
 from __future__ import annotations
 
 import io
-import socket
-import threading
-import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -14,7 +11,6 @@ from typing import Any
 import numpy as np
 import pytest
 import soundfile
-from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
 from heldout.accounts.keys import create_key
@@ -187,35 +183,3 @@ def published(api: Api, built: Built) -> Built:
     r = api.publish(built)
     assert r.status_code == 200, r.text
     return built
-
-
-class LiveServer:
-    """The app served by a real uvicorn on a free port, in a thread."""
-
-    def __init__(self, app: FastAPI) -> None:
-        import uvicorn
-
-        self.sock = socket.socket()
-        self.sock.bind(("127.0.0.1", 0))
-        self.port = self.sock.getsockname()[1]
-        self.server = uvicorn.Server(uvicorn.Config(app, log_level="warning", lifespan="off"))
-        self.thread = threading.Thread(target=self.server.run,
-                                       kwargs={"sockets": [self.sock]}, daemon=True)
-
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
-
-    def __enter__(self) -> LiveServer:
-        self.thread.start()
-        deadline = time.monotonic() + 20
-        while not self.server.started:
-            if time.monotonic() > deadline:
-                raise RuntimeError("uvicorn did not start")
-            time.sleep(0.05)
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.server.should_exit = True
-        self.thread.join(10)
-        self.sock.close()

@@ -11,7 +11,8 @@ import pyarrow.parquet as pq
 import soundfile
 from PIL import Image as PILImage
 
-from tests.api.conftest import Api, Built, LiveServer
+from tests.api.conftest import Api, Built
+from tests.live import serving
 
 BASE = "/api/v1/datasets/pets/versions/1.0.0"
 
@@ -70,8 +71,8 @@ def test_resume_over_real_http(local_api: Api, built: Built) -> None:
     assert local_api.publish(built).status_code == 200
     shard = built.shards[0]
     data = (built.folder / shard.path).read_bytes()
-    with LiveServer(local_api.client.app) as server:  # type: ignore[arg-type]
-        url = f"{server.url}{BASE}/files/{shard.path}"
+    with serving(local_api.client.app, lifespan="off") as url:
+        url = f"{url}{BASE}/files/{shard.path}"
         got = b""
         with httpx.stream("GET", url) as response:
             for chunk in response.iter_bytes(1000):

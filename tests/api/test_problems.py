@@ -11,7 +11,8 @@ import httpx
 import pytest
 
 from heldout.config import Settings
-from tests.api.conftest import Api, Built, LiveServer, make_api
+from tests.api.conftest import Api, Built, make_api
+from tests.live import serving
 
 PROBLEM = "application/problem+json"
 
@@ -112,8 +113,8 @@ def test_413_chunked_over_real_http(small_api: Api) -> None:
         for _ in range(8):
             yield b"z" * 1000
 
-    with LiveServer(small_api.client.app) as server:  # type: ignore[arg-type]
-        r = httpx.put(server.url + path, content=chunks(), headers=small_api.auth("pub"))
+    with serving(small_api.client.app, lifespan="off") as url:
+        r = httpx.put(url + path, content=chunks(), headers=small_api.auth("pub"))
     assert_problem(r, 413, "payload-too-large")
 
 

@@ -10,8 +10,9 @@ import pytest
 from heldout.api.ratelimit import TokenBuckets
 from heldout.client import Client
 from heldout.config import Settings
-from tests.api.conftest import Api, LiveServer, make_api
+from tests.api.conftest import Api, make_api
 from tests.api.test_problems import assert_problem
+from tests.live import serving
 
 
 class Clock:
@@ -67,7 +68,7 @@ def test_over_the_limit_is_a_429_problem_with_retry_after(limited_api: Api) -> N
 
 
 def test_client_waits_for_retry_after_and_succeeds(limited_api: Api) -> None:
-    with LiveServer(limited_api.client.app) as server:  # type: ignore[arg-type]
-        client = Client(server.url, limited_api.keys["alice"], backoff=0.01)
+    with serving(limited_api.client.app, lifespan="off") as url:
+        client = Client(url, limited_api.keys["alice"], backoff=0.01)
         for _ in range(5):  # two of these are answered 429 first, then retried
             assert client.list_datasets()["total"] == 0

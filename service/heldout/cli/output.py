@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from rich.console import Console
@@ -11,6 +11,7 @@ from rich.progress import (
     BarColumn,
     DownloadColumn,
     Progress,
+    TaskID,
     TextColumn,
     TimeRemainingColumn,
     TransferSpeedColumn,
@@ -57,3 +58,16 @@ def transfer_progress(quiet: bool) -> Progress:
         disable=quiet,
         transient=False,
     )
+
+
+def transfer_callback(bar: Progress, task: TaskID) -> Callable[[int, int], None]:
+    """A client progress callback for ``task``: ``(0, total)`` sets the total (and shows the
+    task), ``(n, 0)`` advances it by ``n`` bytes."""
+
+    def progress(advance: int, total: int) -> None:
+        if total:
+            bar.update(task, total=total, visible=True)
+        elif advance:
+            bar.advance(task, advance)
+
+    return progress

@@ -9,7 +9,13 @@ from typing import Any
 import typer
 
 from heldout.cli.common import handle_errors, open_services
-from heldout.cli.output import console, print_json, print_table, transfer_progress
+from heldout.cli.output import (
+    console,
+    print_json,
+    print_table,
+    transfer_callback,
+    transfer_progress,
+)
 from heldout.errors import IngestError
 from heldout.ingest import PublishOptions, PublishResult, publish_source
 from heldout.ingest.checks import NEAR_DUPLICATE_THRESHOLD
@@ -119,12 +125,7 @@ def _publish_remote(server: str, source: Source, name: str, version: str,
 
     with Client(server) as client, transfer_progress(quiet) as bar:
         task = bar.add_task(f"uploading {name}@{version}", total=None, visible=False)
-
-        def progress(advance: int, total: int) -> None:
-            if total:
-                bar.update(task, total=total, visible=True)
-            elif advance:
-                bar.advance(task, advance)
+        progress = transfer_callback(bar, task)
 
         result, committed = publish_source_to_server(client, source, name, version, metadata,
                                                      options, staging_dir=staging_dir,

@@ -8,7 +8,13 @@ from typing import Any
 import typer
 
 from heldout.cli.common import handle_errors
-from heldout.cli.output import console, human_bytes, print_json, transfer_progress
+from heldout.cli.output import (
+    console,
+    human_bytes,
+    print_json,
+    transfer_callback,
+    transfer_progress,
+)
 from heldout.names import parse_ref
 
 
@@ -41,12 +47,7 @@ def pull_command(
     name, version = parse_ref(ref)
     with Client(url, workers=workers) as client, transfer_progress(as_json) as bar:
         task = bar.add_task(f"{name}@{version}", total=None)
-
-        def progress(advance: int, total: int) -> None:
-            if total:
-                bar.update(task, total=total)
-            elif advance:
-                bar.advance(task, advance)
+        progress = transfer_callback(bar, task)
 
         result = download_version(client, name, version,
                                   split=list(split) if split else None,

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -122,11 +122,14 @@ def scan_folder(folder: str | Path, labels: Mapping[str, str | Path] | None = No
     return LocalVersion(root, shards, label_files, hf, meta, extras)
 
 
-def _file_body(path: Path, digest: Any, progress: ProgressCallback | None
-               ) -> Callable[[], Iterator[bytes]]:
-    """A body factory streaming ``path`` in chunks (re-created on a retry)."""
+def _put_file(client: Client, url_path: str, path: Path, progress: ProgressCallback | None,
+              params: dict[str, str] | None = None) -> tuple[dict[str, Any], str]:
+    """Stream ``path`` to ``url_path`` in chunks; returns the answer and the file's sha256."""
+    digest = hashlib.sha256()
 
-    def body() -> Iterator[bytes]:
+    def body() -> Iterator[bytes]:  # called again for a retry, which starts over
+        nonlocal digest
+        digest = hashlib.sha256()
         with open(path, "rb") as handle:
             while chunk := handle.read(CHUNK):
                 digest.update(chunk)
@@ -134,24 +137,13 @@ def _file_body(path: Path, digest: Any, progress: ProgressCallback | None
                     progress(len(chunk), 0)
                 yield chunk
 
-    return body
-
-
-def _put_file(client: Client, url_path: str, path: Path, progress: ProgressCallback | None,
-              params: dict[str, str] | None = None) -> tuple[dict[str, Any], str]:
-    holder: dict[str, Any] = {}
-
-    def body() -> Iterator[bytes]:
-        holder["digest"] = hashlib.sha256()
-        return _file_body(path, holder["digest"], progress)()
-
     response = client.request(
         "PUT", url_path, content=body, params=params,
         headers={"Content-Type": "application/octet-stream",
                  "Content-Length": str(path.stat().st_size)},
         what=f"uploading {path.name}",
     )
-    return response.json(), holder["digest"].hexdigest()
+    return response.json(), digest.hexdigest()
 
 
 def upload_draft(
