@@ -17,7 +17,6 @@ import argparse
 import hashlib
 import os
 import shutil
-import socket
 import subprocess
 import sys
 import tempfile
@@ -33,6 +32,7 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from tests.live import free_port  # noqa: E402
 from tests.s3server import S3Endpoint, S3Server, endpoint_from_env, make_settings  # noqa: E402
 
 from heldout.config import Settings  # noqa: E402
@@ -43,12 +43,6 @@ from heldout.storage.factory import build_stores, ensure_buckets  # noqa: E402
 
 NAME, VERSION, SPLIT = "perf-images", "1.0.0", "train"
 ROW_BYTES = 100_000
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 @contextmanager

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import Any
 
 from fastapi import Depends, Request
 
@@ -77,3 +78,13 @@ def request_id(request: Request) -> str | None:
     """The request id set by the middleware."""
     value = getattr(request.state, "request_id", None)
     return str(value) if value else None
+
+
+def audit_request(services: Services, request: Request, user: Principal | None, action: str,
+                  target: str, detail: dict[str, Any] | None = None) -> None:
+    """Append an audit event for this request: who, what, from where, with its request id."""
+    from heldout.accounts import audit
+
+    with services.catalog.session() as session:
+        audit.record(session, action, target, user_id=user.id if user else None,
+                     client_ip=client_ip(request), request_id=request_id(request), detail=detail)

@@ -10,7 +10,12 @@ from pydantic import BaseModel, Field
 
 from heldout.accounts import access, audit, keys, users
 from heldout.accounts.roles import Principal, Role
-from heldout.api.deps import MAX_OFFSET, client_ip, get_services, request_id, require_admin
+from heldout.api.deps import (
+    MAX_OFFSET,
+    audit_request,
+    get_services,
+    require_admin,
+)
 from heldout.api.params import NAME_SCHEMA
 from heldout.api.views import iso
 from heldout.catalog.models import Dataset
@@ -50,19 +55,12 @@ class NewGrant(BaseModel):
     team: str | None = None
 
 
-def _audit(services: Services, request: Request, admin: Principal, action: str, target: str,
-           detail: dict[str, Any] | None = None) -> None:
-    with services.catalog.session() as session:
-        audit.record(session, action, target, user_id=admin.id, client_ip=client_ip(request),
-                     request_id=request_id(request), detail=detail)
-
-
 @router.post("/users", status_code=201, summary="Create a user")
 def create_user(request: Request, body: NewUser, admin: Principal = Depends(require_admin),
                 services: Services = Depends(get_services)) -> dict[str, Any]:
     with services.catalog.session() as session:
         view = users.user_dict(users.create_user(session, body.name, body.role, body.email))
-    _audit(services, request, admin, "user.created", body.name, {"role": body.role})
+    audit_request(services, request, admin, "user.created", body.name, {"role": body.role})
     return view
 
 
@@ -80,7 +78,7 @@ def create_key(request: Request, name: str, body: NewKey | None = None,
     with services.catalog.session() as session:
         issued = keys.create_key(session, users.get_user(session, name),
                                  body.label if body else "")
-    _audit(services, request, admin, "key.created", name, {"prefix": issued.prefix})
+    audit_request(services, request, admin, "key.created", name, {"prefix": issued.prefix})
     return {"key": issued.key, "prefix": issued.prefix, "user": issued.user,
             "label": issued.label, "masked": issued.masked,
             "created_at": iso(issued.created_at),
@@ -99,7 +97,7 @@ def revoke_key(request: Request, prefix: str, admin: Principal = Depends(require
                services: Services = Depends(get_services)) -> dict[str, Any]:
     with services.catalog.session() as session:
         view = keys.key_dict(keys.revoke_key(session, prefix))
-    _audit(services, request, admin, "key.revoked", prefix)
+    audit_request(services, request, admin, "key.revoked", prefix)
     return view
 
 
@@ -109,7 +107,7 @@ def create_team(request: Request, body: NewTeam, admin: Principal = Depends(requ
     with services.catalog.session() as session:
         team = users.create_team(session, body.name)
         view = {"name": team.name, "created_at": iso(team.created_at)}
-    _audit(services, request, admin, "team.created", body.name)
+    audit_request(services, request, admin, "team.created", body.name)
     return view
 
 
@@ -127,7 +125,7 @@ def add_member(request: Request, name: str, body: NewMember,
     with services.catalog.session() as session:
         users.add_member(session, users.get_team(session, name), users.get_user(session, body.user),
                          body.benchmark)
-    _audit(services, request, admin, "team.member_added", name, {"user": body.user})
+    audit_request(services, request, admin, "team.member_added", name, {"user": body.user})
     return {"team": name, "user": body.user, "benchmark": body.benchmark}
 
 
@@ -148,7 +146,7 @@ def update_dataset(request: Request, name: str, body: DatasetAccess,
                                 terms_version=body.terms_version, terms_text=body.terms_text)
         view = {"name": row.name, "visibility": row.visibility,
                 "terms_version": row.terms_version, "terms_text": row.terms_text}
-    _audit(services, request, admin, "dataset.access_changed", name,
+    audit_request(services, request, admin, "dataset.access_changed", name,
            body.model_dump(exclude_none=True))
     return view
 
@@ -166,7 +164,7 @@ def add_grant(request: Request, name: str, body: NewGrant,
             access.add_grant(session, row, user_id=users.get_user(session, body.user).id)
         else:
             access.add_grant(session, row, team_id=users.get_team(session, str(body.team)).id)
-    _audit(services, request, admin, "dataset.grant_added", name,
+    audit_request(services, request, admin, "dataset.grant_added", name,
            body.model_dump(exclude_none=True))
     return {"dataset": name, "user": body.user, "team": body.team}
 

@@ -17,6 +17,7 @@ from heldout.accounts.roles import Principal
 from heldout.api import preview, views
 from heldout.api.deps import (
     MAX_OFFSET,
+    audit_request,
     client_ip,
     get_services,
     optional_user,
@@ -65,14 +66,6 @@ def open_version(services: Services, user: Principal | None, name: str, version:
     if version == "latest" and row is not None and row.latest_version:
         version = row.latest_version
     return Opened(row, services.repository.manifest(name, version))
-
-
-def record_download(services: Services, request: Request, user: Principal | None,
-                    action: str, target: str, detail: dict[str, Any]) -> None:
-    """Append an audit event for a read of gated or private data."""
-    with services.catalog.session() as session:
-        audit.record(session, action, target, user_id=user.id if user else None,
-                     client_ip=client_ip(request), request_id=request_id(request), detail=detail)
 
 
 def version_base(services: Services, name: str, version: str) -> str:
@@ -203,7 +196,7 @@ def list_files(
                           "num_bytes": shard.num_bytes, "num_rows": shard.num_rows,
                           "url": url(shard.path)})
     if opened.audited:
-        record_download(services, request, user, "dataset.files", f"{name}@{manifest.version}",
+        audit_request(services, request, user, "dataset.files", f"{name}@{manifest.version}",
                         {"split": split, "files": len(files)})
     return {"name": name, "version": manifest.version, "expires_in": expiry, "files": files}
 
@@ -241,7 +234,7 @@ def get_file(
         size, sha = info.size, info.sha256
         media_type = MEDIA_TYPES.get(path) or mimetypes.guess_type(path)[0] or "text/plain"
     if opened.audited and request.method == "GET":
-        record_download(services, request, user, "dataset.download",
+        audit_request(services, request, user, "dataset.download",
                         f"{name}@{manifest.version}/{path}",
                         {"range": request.headers.get("range")})
     cache = "public, max-age=31536000, immutable" if opened.public else "private, no-store"
@@ -272,7 +265,7 @@ def get_rows(
     base = version_base(services, name, manifest.version) + "/preview"
     page = preview.read_rows(services.stores.public, manifest, chosen, offset, length, base)
     if opened.audited:
-        record_download(services, request, user, "dataset.rows", f"{name}@{manifest.version}",
+        audit_request(services, request, user, "dataset.rows", f"{name}@{manifest.version}",
                         {"split": chosen, "offset": offset, "length": page["length"]})
     return page
 
@@ -300,7 +293,7 @@ def get_preview(
                                        column)
     data, media_type = preview.make_preview(feature, value, where)
     if opened.audited:
-        record_download(services, request, user, "dataset.preview",
+        audit_request(services, request, user, "dataset.preview",
                         f"{name}@{manifest.version}/{split}/{row_index}/{column}", {})
     cache = "public, max-age=86400" if opened.public else "private, no-store"
     return Response(data, media_type=media_type, headers={"Cache-Control": cache})

@@ -13,9 +13,9 @@ from fastapi import APIRouter, Depends, Path, Query, Request
 from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel, Field
 
-from heldout.accounts import access, audit
+from heldout.accounts import access
 from heldout.accounts.roles import Principal
-from heldout.api.deps import client_ip, get_services, request_id, require_publisher
+from heldout.api.deps import audit_request, get_services, require_publisher
 from heldout.api.params import DRAFT_ID, NAME, SEMVER, SEMVER_SCHEMA, SPLIT
 from heldout.errors import InvalidInput
 from heldout.formats.features import Features
@@ -107,13 +107,6 @@ def _open_draft(services: Services, user: Principal, name: str, version: str,
     return services.repository.open_draft(name, version, draft_id)
 
 
-def _audit(services: Services, request: Request, user: Principal, action: str, target: str,
-           detail: dict[str, Any] | None = None) -> None:
-    with services.catalog.session() as session:
-        audit.record(session, action, target, user_id=user.id, client_ip=client_ip(request),
-                     request_id=request_id(request), detail=detail)
-
-
 @router.post("/datasets/{name}/versions", status_code=201, summary="Start a draft version")
 def create_draft(
     request: Request,
@@ -131,7 +124,7 @@ def create_draft(
         access.check_can_publish(session, user, name)
     draft = services.repository.create_draft(name, body.version, features=features,
                                              metadata=body.metadata)
-    _audit(services, request, user, "draft.created", f"{name}@{body.version}",
+    audit_request(services, request, user, "draft.created", f"{name}@{body.version}",
            {"draft_id": draft.draft_id})
     return {"draft_id": draft.draft_id, "name": name, "version": body.version}
 
@@ -204,7 +197,7 @@ def commit_draft(
     draft = _open_draft(services, user, name, version, draft_id)
     manifest = draft.commit(statistics=body.statistics, skipped_files=body.skipped_files,
                             leakage=body.leakage, declared_shards=body.shards)
-    _audit(services, request, user, "version.committed", f"{name}@{version}",
+    audit_request(services, request, user, "version.committed", f"{name}@{version}",
            {"draft_id": draft_id, "rows": manifest.total_rows})
     return Response(manifest.to_json(), media_type="application/json")
 
@@ -221,5 +214,6 @@ def abort_draft(
     """Deletes the draft's shards, labels and lock."""
     draft = _open_draft(services, user, name, version, draft_id)
     draft.abort()
-    _audit(services, request, user, "draft.aborted", f"{name}@{version}", {"draft_id": draft_id})
+    audit_request(services, request, user, "draft.aborted", f"{name}@{version}",
+                  {"draft_id": draft_id})
     return JSONResponse({"aborted": draft_id})
