@@ -11,6 +11,7 @@ from fastapi import FastAPI
 
 from heldout import __version__
 from heldout.api.middleware import BodyLimitMiddleware, RequestContextMiddleware
+from heldout.api.openapi import install_openapi
 from heldout.api.problems import PROBLEM_RESPONSES, install_problem_handlers
 from heldout.api.ratelimit import RateLimitMiddleware, TokenBuckets
 from heldout.api.routers import admin, datasets, health, publish
@@ -47,6 +48,7 @@ def create_app(settings: Settings, services: Services | None = None) -> FastAPI:
     app.state.services = services
     app.state.settings = settings
     install_problem_handlers(app)
+    install_openapi(app)
     app.include_router(health.router, responses=PROBLEM_RESPONSES)
     app.include_router(datasets.router, responses=PROBLEM_RESPONSES)
     app.include_router(publish.router, responses=PROBLEM_RESPONSES)
