@@ -111,3 +111,9 @@ def test_list_routes_share_the_page_shape(document: dict[str, Any]) -> None:
             "application/json"]["schema"]
         properties = resolve(document, schema)["properties"]
         assert {"items", "total", "limit", "offset", "next"} <= set(properties), path
+
+
+def test_operation_ids_are_unique_function_names(document: dict[str, Any]) -> None:
+    ids = [operation["operationId"] for _, _, operation in operations(document)]
+    assert len(ids) == len(set(ids)), sorted(i for i in ids if ids.count(i) > 1)
+    assert "list_datasets" in ids and "get_manifest" in ids

@@ -11,7 +11,7 @@ from fastapi import FastAPI
 
 from heldout import __version__
 from heldout.api.middleware import BodyLimitMiddleware, RequestContextMiddleware
-from heldout.api.openapi import install_openapi
+from heldout.api.openapi import install_openapi, operation_id
 from heldout.api.problems import PROBLEM_RESPONSES, install_problem_handlers
 from heldout.api.ratelimit import RateLimitMiddleware, TokenBuckets
 from heldout.api.routers import admin, datasets, health, publish
@@ -44,6 +44,7 @@ def create_app(settings: Settings, services: Services | None = None) -> FastAPI:
         version=__version__,
         summary="Open AI training data and held-out benchmarks",
         lifespan=lifespan,
+        generate_unique_id_function=operation_id,
     )
     app.state.services = services
     app.state.settings = settings

@@ -28,6 +28,12 @@ SECURITY: dict[str, list[dict[str, list[str]]]] = {
 }
 
 
+def operation_id(route: APIRoute) -> str:
+    """An operation's id is its function's name (``list_datasets``): what generated clients
+    call their methods. Names must be unique across routers (``tests/api/test_openapi.py``)."""
+    return route.name
+
+
 def _calls(dependant: Dependant) -> Iterator[Any]:
     for dependency in dependant.dependencies:
         yield dependency.call

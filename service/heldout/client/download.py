@@ -346,12 +346,12 @@ def download_version(
                                                        for s in splits),
                             seconds=time.perf_counter() - started)
     listing = client.files(name, version, split if isinstance(split, str) else None)
-    resolved = str(listing.get("version") or version)
+    resolved = listing.version
     check_version(resolved)
     ref = f"{name}@{resolved}"
     folder = _version_folder(name, resolved, cache_dir, output_dir)
     folder.mkdir(parents=True, exist_ok=True)
-    remote = {f.path: f for f in (RemoteFile.from_listing(i) for i in listing.get("files", []))}
+    remote = {f.path: f for f in (RemoteFile.from_listing(i.to_dict()) for i in listing.files)}
     if "manifest.json" not in remote:
         raise NotFound(f"{ref}: the server listed no manifest.json")
     fetcher = _Fetcher(client, ref, folder, progress, on_file)

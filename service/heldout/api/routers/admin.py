@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from typing import Any, TypeVar
 
 from fastapi import APIRouter, Depends, Query, Request
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 
 from heldout.accounts import access, audit, keys, users
 from heldout.accounts.roles import Principal, Role
@@ -53,7 +53,8 @@ def _slice(request: Request, items: Sequence[T], limit: int, offset: int) -> Pag
 class NewUser(BaseModel):
     name: str = Field(json_schema_extra=NAME_SCHEMA)
     role: Role
-    email: str | None = None
+    email: str | None = Field(None, max_length=users.EMAIL_MAX,
+                              json_schema_extra={"pattern": "@"})
 
 
 class NewKey(BaseModel):
@@ -76,6 +77,13 @@ class DatasetAccess(BaseModel):
 
 
 class NewGrant(BaseModel):
+    """Exactly one of ``user`` and ``team``."""
+
+    model_config = ConfigDict(json_schema_extra={"oneOf": [
+        {"required": ["user"], "properties": {"user": {"type": "string"}}},
+        {"required": ["team"], "properties": {"team": {"type": "string"}}},
+    ]})
+
     user: str | None = None
     team: str | None = None
 

@@ -25,7 +25,7 @@ from heldout.api.deps import (
     request_id,
     require_user,
 )
-from heldout.api.params import NAME, VERSION
+from heldout.api.params import NAME, SPLIT, VERSION
 from heldout.api.schemas.common import Page, next_url, page
 from heldout.api.schemas.datasets import (
     DatasetDetail,
@@ -50,8 +50,19 @@ MEDIA_TYPES = {
     "README.md": "text/markdown; charset=utf-8",
 }
 BINARY = {"schema": {"type": "string", "format": "binary"}}
-FILE_CONTENT = {media: BINARY for media in ("application/vnd.apache.parquet", "application/json",
-                                            "application/ld+json", "text/markdown")}
+CROISSANT_SCHEMA = {
+    "type": "object", "description": "Croissant 1.1 JSON-LD (passes `mlcroissant validate`)",
+    "required": ["@context", "@type", "name"],
+    "properties": {"@context": {"type": "object"}, "@type": {"const": "sc:Dataset"},
+                   "name": {"type": "string"}},
+}
+FILE_CONTENT = {  # 200: each file whole, by its name (a shard, manifest.json, croissant.json …)
+    "application/vnd.apache.parquet": BINARY,
+    "application/json": {"schema": {"$ref": "#/components/schemas/Manifest"}},
+    "application/ld+json": {"schema": CROISSANT_SCHEMA},
+    "text/markdown": {"schema": {"type": "string", "description": "the dataset card"}},
+}
+PARTIAL_CONTENT = {media: BINARY for media in FILE_CONTENT}  # 206: a byte range of any of them
 
 @dataclass
 class Opened:
@@ -223,7 +234,7 @@ def list_files(
             summary="Stream one file (Range supported)", response_class=Response,
             responses={200: {"description": "the whole file", "content": FILE_CONTENT},
                        206: {"description": "the requested byte range",
-                             "content": FILE_CONTENT},
+                             "content": PARTIAL_CONTENT},
                        304: {"description": "not modified (If-None-Match matched the ETag)"}})
 def get_file(
     request: Request,
@@ -299,8 +310,8 @@ def get_rows(
                 "image/png": BINARY, "audio/wav": BINARY}}})
 def get_preview(
     request: Request,
-    split: str,
     column: str,
+    split: str = SPLIT,
     row_index: int = Path(ge=0, le=MAX_OFFSET),
     name: str = NAME,
     version: str = VERSION,

@@ -22,7 +22,7 @@ from heldout.errors import InvalidInput
 from heldout.formats.features import Features
 from heldout.formats.manifest import Manifest, ShardInfo
 from heldout.names import check_name, check_split, check_version
-from heldout.repository import DatasetMetadata, Draft
+from heldout.repository import SHARD_NAME, DatasetMetadata, Draft
 from heldout.services import Services
 
 router = APIRouter(prefix="/api/v1", tags=["publishing"])
@@ -145,7 +145,8 @@ async def upload_shard(
     name: str = NAME,
     version: str = SEMVER,
     draft_id: str = DRAFT_ID,
-    filename: str = Path(description="{split}-{i:05d}-of-{n:05d}.parquet"),
+    filename: str = Path(description="{split}-{i:05d}-of-{n:05d}.parquet",
+                         json_schema_extra={"pattern": f"^{SHARD_NAME.pattern}$"}),
     user: Principal = Depends(require_publisher),
     services: Services = Depends(get_services),
 ) -> ShardInfo:
@@ -169,7 +170,8 @@ async def upload_labels(
     version: str = SEMVER,
     draft_id: str = DRAFT_ID,
     split: str = SPLIT,
-    label_columns: str = Query(..., description="comma-separated label columns, e.g. label"),
+    label_columns: str = Query(..., description="comma-separated label columns, e.g. label",
+                               pattern=r"[^,\s]"),
     user: Principal = Depends(require_publisher),
     services: Services = Depends(get_services),
 ) -> LabelsUploaded:

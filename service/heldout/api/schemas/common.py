@@ -20,7 +20,7 @@ class ApiModel(BaseModel):
     model_config = ConfigDict(from_attributes=True, populate_by_name=True)
 
     def to_dict(self) -> dict[str, Any]:
-        """The JSON-shaped dict the server sent (what the client returned before 0.2)."""
+        """The JSON-shaped dict the server sent (what the client methods used to return)."""
         return self.model_dump(mode="json")
 
     def __getitem__(self, key: str) -> Any:
