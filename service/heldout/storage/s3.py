@@ -42,8 +42,9 @@ from heldout.errors import (
     ObjectNotFound,
     StoreUnavailable,
 )
+from heldout.layout import check_key, check_prefix
 from heldout.storage.base import ObjectInfo, ObjectStore
-from heldout.storage.keys import check_key, check_prefix, check_sha256
+from heldout.storage.keys import check_sha256
 
 if TYPE_CHECKING:
     from heldout.config import Settings

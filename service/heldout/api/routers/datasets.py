@@ -34,7 +34,7 @@ from heldout.names import check_name, check_split
 from heldout.services import Services
 
 router = APIRouter(prefix="/api/v1", tags=["datasets"])
-METADATA_FILES = ("manifest.json", "croissant.json", "README.md")
+METADATA_FILES = layout.META_FILES
 MEDIA_TYPES = {
     "manifest.json": "application/json",
     "croissant.json": "application/ld+json",
