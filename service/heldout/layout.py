@@ -8,7 +8,7 @@ This module alone formats and parses keys and shard names; its regexes are built
 from __future__ import annotations
 
 import re
-from typing import NamedTuple
+from dataclasses import dataclass
 
 from heldout.errors import InvalidName
 from heldout.names import (
@@ -54,7 +54,8 @@ MANIFEST_KEY = re.compile(
 )
 
 
-class ShardName(NamedTuple):
+@dataclass(frozen=True)
+class ShardName:
     """A parsed shard file name: shard ``index`` of ``count`` of ``split``."""
 
     split: str
