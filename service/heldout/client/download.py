@@ -27,7 +27,7 @@ from typing import TYPE_CHECKING, Any
 
 import httpx
 
-from heldout.errors import IntegrityError, InvalidInput, NotFound
+from heldout.errors import ConnectionFailed, IntegrityError, InvalidInput, NotFound
 from heldout.formats.manifest import Manifest
 from heldout.layout import MANIFEST_FILE, META_FILES, is_shard_path
 from heldout.names import check_name, check_split, check_version
@@ -220,8 +220,6 @@ class _Fetcher:
             except httpx.TransportError as exc:  # connection lost mid-body: resume with Range
                 attempt += 1
                 if attempt > self.client.max_retries:
-                    from heldout.client.http import ConnectionFailed
-
                     raise ConnectionFailed(
                         f"{self.ref}: downloading {remote.path} failed {attempt} times "
                         f"({exc or type(exc).__name__}); run again to resume"
