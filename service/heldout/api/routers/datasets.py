@@ -9,7 +9,6 @@ from typing import Any
 
 from fastapi import APIRouter, Depends, Path, Query, Request
 from fastapi.responses import JSONResponse, Response
-from sqlalchemy import func, or_, select
 
 from heldout import layout
 from heldout.accounts import access, audit
@@ -26,6 +25,7 @@ from heldout.api.deps import (
 )
 from heldout.api.params import NAME, VERSION
 from heldout.api.streaming import object_response
+from heldout.catalog.datasets import DatasetQuery, search_datasets
 from heldout.catalog.datasets import list_versions as catalog_versions
 from heldout.catalog.models import Dataset
 from heldout.errors import HeldoutError, NotFound
@@ -86,22 +86,10 @@ def list_datasets(
     services: Services = Depends(get_services),
 ) -> dict[str, Any]:
     """Datasets with a committed version, by name; private ones only for who may read them."""
+    query = DatasetQuery(task=task, modality=modality, license=license, text=q)
     with services.catalog.session() as session:
-        query = select(Dataset).where(Dataset.latest_version.is_not(None),
-                                      access.visible_clause(session, user))
-        if task:
-            query = query.where(Dataset.task == task)
-        if modality:
-            query = query.where(Dataset.modality == modality)
-        if license:
-            query = query.where(func.lower(Dataset.license) == license.lower())
-        if q:
-            pattern = f"%{q.lower()}%"
-            query = query.where(or_(func.lower(Dataset.name).like(pattern),
-                                    func.lower(Dataset.title).like(pattern),
-                                    func.lower(Dataset.description).like(pattern)))
-        total = session.scalar(select(func.count()).select_from(query.subquery())) or 0
-        rows = session.scalars(query.order_by(Dataset.name).limit(limit).offset(offset)).all()
+        total, rows = search_datasets(session, query, access.visible_clause(session, user),
+                                      limit=limit, offset=offset)
         items = [views.dataset_item(row) for row in rows]
     return {"items": items, "total": total, "limit": limit, "offset": offset}
 
