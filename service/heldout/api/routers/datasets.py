@@ -11,16 +11,14 @@ from fastapi import APIRouter, Depends, Path, Query, Request
 from fastapi.responses import JSONResponse, Response
 
 from heldout import layout
-from heldout.accounts import access, audit
+from heldout.accounts import access
 from heldout.accounts.roles import Principal
 from heldout.api import preview, views
 from heldout.api.deps import (
     MAX_OFFSET,
     audit_request,
-    client_ip,
     get_services,
     optional_user,
-    request_id,
     require_user,
 )
 from heldout.api.params import NAME, VERSION
@@ -301,9 +299,8 @@ def accept_terms(
         if row is None or not access.may_see(session, user, row):
             raise NotFound(f"dataset {name!r} does not exist")
         accepted = access.accept_terms(session, user, row)
-        audit.record(session, "dataset.terms_accepted", name, user_id=user.id,
-                     client_ip=client_ip(request), request_id=request_id(request),
-                     detail={"terms_version": accepted.terms_version})
         body = {"dataset": name, "user": user.name, "terms_version": accepted.terms_version,
                 "accepted_at": views.iso(accepted.accepted_at)}
+    audit_request(services, request, user, "dataset.terms_accepted", name,
+                  {"terms_version": body["terms_version"]})
     return JSONResponse(body, status_code=201)
