@@ -117,3 +117,8 @@ def test_operation_ids_are_unique_function_names(document: dict[str, Any]) -> No
     ids = [operation["operationId"] for _, _, operation in operations(document)]
     assert len(ids) == len(set(ids)), sorted(i for i in ids if ids.count(i) > 1)
     assert "list_datasets" in ids and "get_manifest" in ids
+
+
+def test_patterns_are_json_schema_regexes(document: dict[str, Any]) -> None:
+    text = json.dumps(document)
+    assert "?P<" not in text  # Python named groups are not ECMA 262: other tools choke on them

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import re
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -13,6 +14,7 @@ from fastapi import APIRouter, Depends, Path, Query, Request
 from fastapi.responses import Response
 from pydantic import BaseModel, Field
 
+from heldout import layout
 from heldout.accounts import access
 from heldout.accounts.roles import Principal
 from heldout.api.deps import audit_request, get_services, require_publisher
@@ -22,12 +24,14 @@ from heldout.errors import InvalidInput
 from heldout.formats.features import Features
 from heldout.formats.manifest import Manifest, ShardInfo
 from heldout.names import check_name, check_split, check_version
-from heldout.repository import SHARD_NAME, DatasetMetadata, Draft
+from heldout.repository import DatasetMetadata, Draft
 from heldout.services import Services
 
 router = APIRouter(prefix="/api/v1", tags=["publishing"])
 DRAFT = "/datasets/{name}/versions/{version}/drafts/{draft_id}"
 HOP_BYTES = 1024 * 1024  # body bytes moved per event-loop → worker-thread hop
+# JSON Schema (ECMA 262) regexes have no Python-style named groups.
+SHARD_FILENAME_PATTERN = "^" + re.sub(r"\?P<\w+>", "", layout.SHARD_FILENAME.pattern) + "$"
 UPLOAD_PATH = r"^/api/v1/datasets/[^/]+/versions/[^/]+/drafts/[^/]+/(shards|labels)/"
 
 
@@ -146,7 +150,7 @@ async def upload_shard(
     version: str = SEMVER,
     draft_id: str = DRAFT_ID,
     filename: str = Path(description="{split}-{i:05d}-of-{n:05d}.parquet",
-                         json_schema_extra={"pattern": f"^{SHARD_NAME.pattern}$"}),
+                         json_schema_extra={"pattern": SHARD_FILENAME_PATTERN}),
     user: Principal = Depends(require_publisher),
     services: Services = Depends(get_services),
 ) -> ShardInfo:
