@@ -20,8 +20,8 @@ from heldout.api.schemas.common import Page
 from heldout.api.schemas.datasets import DatasetSummary
 from heldout.formats.manifest import Manifest
 from heldout.ingest.builtin import build_builtin
-from heldout.services import build_services
-from heldout.storage.factory import build_stores, ensure_buckets
+from heldout.services import build_services, build_stores
+from heldout.storage.factory import ensure_buckets
 from tests.api.conftest import Api, build_version, seed_users
 from tests.live import free_port, serving
 from tests.s3server import make_settings
