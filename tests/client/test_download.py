@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -183,11 +184,28 @@ def test_a_cached_file_changed_on_disk_is_rehashed_and_fetched_again(
     assert target.read_bytes() == (published[2] / "pets" / "1.0.0" / rel).read_bytes()
 
 
-def test_rehash_mode_verifies_without_markers(proxy: FaultProxy, tmp_path: Path) -> None:
+def test_rehash_mode_verifies_without_markers(proxy: FaultProxy, published: Published,
+                                             tmp_path: Path) -> None:
     client = Client(proxy.url, cache_dir=tmp_path)
-    client.download("pets", "1.0.0")
+    first = client.download("pets", "1.0.0")
     again = download_version(client, "pets", "1.0.0", cache_dir=tmp_path, trust_markers=False)
     assert again.downloaded_files == 0 and again.reused_files == 6
+    # Corrupt a cached shard behind the marker's back: same size, same mtime.
+    rel = shard_path(published)
+    target = first.path / rel
+    stat = target.stat()
+    data = bytearray(target.read_bytes())
+    data[len(data) // 2] ^= 0xFF
+    target.write_bytes(bytes(data))
+    os.utime(target, ns=(stat.st_atime_ns, stat.st_mtime_ns))
+    trusted = download_version(client, "pets", "1.0.0", cache_dir=tmp_path)
+    assert trusted.downloaded_files == 0  # markers vouch without reading a byte ...
+    seen = len(proxy.requests)
+    rehashed = download_version(client, "pets", "1.0.0", cache_dir=tmp_path,
+                                trust_markers=False)  # ... re-hashing every file does not
+    assert [r.file for r in proxy.requests[seen:] if r.file] == [rel]
+    assert rehashed.downloaded_files == 1 and rehashed.reused_files == 5
+    assert target.read_bytes() == (published.root / "pets" / "1.0.0" / rel).read_bytes()
 
 
 def test_429_and_503_are_retried_honouring_retry_after(
