@@ -54,7 +54,8 @@ def test_a_failed_commit_aborts_the_draft(server: tuple[Settings, str], tmp_path
         client.publish_folder(built.folder, "pets", "1.0.0", metadata=METADATA)
     assert stored_keys(settings) == []
     pq.write_table(labels, built.labels)
-    assert client.publish_folder(built.folder, "pets", "1.0.0", metadata=METADATA).version == "1.0.0"
+    again = client.publish_folder(built.folder, "pets", "1.0.0", metadata=METADATA)
+    assert again.version == "1.0.0"
 
 
 def test_a_failed_upload_aborts_the_draft(server: tuple[Settings, str], tmp_path: Path) -> None:
@@ -69,4 +70,5 @@ def test_a_failed_upload_aborts_the_draft(server: tuple[Settings, str], tmp_path
                               metadata=METADATA)
     assert stored_keys(settings) == []
     last.write_bytes(good)
-    assert client.publish_folder(built.folder, "pets", "1.0.0", metadata=METADATA).version == "1.0.0"
+    again = client.publish_folder(built.folder, "pets", "1.0.0", metadata=METADATA)
+    assert again.version == "1.0.0"

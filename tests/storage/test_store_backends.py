@@ -144,7 +144,8 @@ def test_s3_conditional_writes_are_honoured(s3: S3Store) -> None:
         barrier = threading.Barrier(8)
         statuses: dict[int, int] = {}
 
-        def put(i: int, key: str = key, barrier: threading.Barrier = barrier) -> None:
+        def put(i: int, key: str = key, barrier: threading.Barrier = barrier,
+                statuses: dict[int, int] = statuses) -> None:
             barrier.wait()
             statuses[i] = _conditional_put(s3, key, f"writer {i}".encode())
 
