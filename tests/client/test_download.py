@@ -327,3 +327,23 @@ def test_cache_dir_comes_from_the_environment(proxy: FaultProxy, tmp_path: Path,
 
 def shard_path_of(result: Any) -> str:
     return str(result.manifest.splits["train"].shards[0].path)
+
+
+def test_shards_download_eight_at_a_time(listening_proxy: FaultProxy,
+                                         settings_for: Callable[..., Settings],
+                                         tmp_path: Path) -> None:
+    """README: "Shards download in parallel (8 at a time)". The proxy holds file downloads
+    until 8 are in flight, and counts the most it ever sees at once: exactly the limit."""
+    settings = settings_for("local", tmp_path / "server", shard_target_bytes=20_000,
+                            public_base_url=listening_proxy.url)
+    with publishing(settings) as published, behind(listening_proxy, settings) as proxy:
+        manifest = published.repository.manifest("pets")
+        shards = sum(len(split.shards) for split in manifest.splits.values())
+        assert shards > 8
+        proxy.hold_files = 8
+        result = Client(proxy.url, cache_dir=tmp_path / "a").download("pets", "1.0.0")
+        assert proxy.peak_files == 8
+        assert result.downloaded_files == shards + 3  # + manifest, croissant, card
+        proxy.peak_files, proxy.hold_files = 0, 3
+        Client(proxy.url, cache_dir=tmp_path / "b", workers=3).download("pets", "1.0.0")
+        assert proxy.peak_files == 3
