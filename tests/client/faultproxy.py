@@ -186,9 +186,9 @@ class FaultProxy:
             self._files += 1
             self.peak_files = max(self.peak_files, self._files)
             self._in_flight.notify_all()
-            if self.hold_files is not None:
-                self._in_flight.wait_for(lambda: self.peak_files >= (self.hold_files or 0),
-                                         timeout=self.hold_timeout)
+            if self.hold_files is not None and not self._in_flight.wait_for(
+                    lambda: self.peak_files >= (self.hold_files or 0), timeout=self.hold_timeout):
+                self.hold_files = None  # never reached: stop holding the others
         try:
             self._handle(h)
         finally:
