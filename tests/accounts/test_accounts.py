@@ -59,13 +59,20 @@ def test_key_authenticates_records_last_use_and_stops_when_revoked(session: Sess
     now = datetime.now(UTC)
     who = authenticate(session, issued.key, now=now)
     assert (who.name, who.role, who.key_prefix) == ("carol", "participant", issued.prefix)
+    session.commit()
     row = list_keys(session, user)[0]
-    assert row.last_used_at is not None
-    # within the resolution the time is not rewritten; after it, it is
-    authenticate(session, issued.key, now=now + timedelta(seconds=5))
-    first = row.last_used_at
+    assert row.last_used_at == now
+    # Within a minute of the recorded use nothing is written (reads must not all become
+    # database writes); a minute or more later the new time is recorded.
+    for later in (timedelta(seconds=5), timedelta(seconds=59)):
+        authenticate(session, issued.key, now=now + later)
+        assert row.last_used_at == now and not session.dirty
+    authenticate(session, issued.key, now=now + timedelta(seconds=60))
+    assert row.last_used_at == now + timedelta(seconds=60) and session.dirty
+    session.commit()
     authenticate(session, issued.key, now=now + timedelta(minutes=5))
-    assert row.last_used_at != first
+    session.commit()
+    assert list_keys(session, user)[0].last_used_at == now + timedelta(minutes=5)
     with pytest.raises(Unauthorized, match="not valid"):
         authenticate(session, issued.key[:-1] + ("a" if issued.key[-1] != "a" else "b"))
     with pytest.raises(Unauthorized, match="malformed"):
