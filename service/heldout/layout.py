@@ -2,7 +2,13 @@
 
 from __future__ import annotations
 
-from heldout.names import check_name, check_split, check_version
+import re
+
+from heldout.names import SPLIT_PATTERN, check_name, check_split, check_version
+
+SHARD_FILENAME = re.compile(
+    rf"(?P<split>{SPLIT_PATTERN.pattern})-(?P<i>\d{{5}})-of-(?P<n>\d{{5}})\.parquet"
+)
 
 
 def version_prefix(name: str, version: str) -> str:
@@ -38,6 +44,14 @@ def shard_filename(split: str, index: int, count: int) -> str:
     return f"{check_split(split)}-{index:05d}-of-{count:05d}.parquet"
 
 
+def parse_shard_filename(filename: str) -> tuple[str, int, int] | None:
+    """(split, index, count) of a ``{split}-{i:05d}-of-{n:05d}.parquet`` name, else None."""
+    match = SHARD_FILENAME.fullmatch(filename)
+    if match is None:
+        return None
+    return match.group("split"), int(match.group("i")), int(match.group("n"))
+
+
 def labels_key(name: str, version: str, split: str) -> str:
     """Held-out labels of one split (private store)."""
     return (
@@ -47,6 +61,20 @@ def labels_key(name: str, version: str, split: str) -> str:
 
 def labels_prefix(name: str, version: str) -> str:
     return f"private/labels/{check_name(name)}/{check_version(version)}/"
+
+
+def report_key(name: str, version: str) -> str:
+    """The private ingest report of a version: held-out source names → ids, full statistics."""
+    return f"{reports_prefix(name, version)}ingest.json"
+
+
+def uploaded_report_key(name: str, version: str) -> str:
+    """A publisher's own report uploaded into a draft (merged into ``ingest.json``)."""
+    return f"{reports_prefix(name, version)}uploaded.json"
+
+
+def reports_prefix(name: str, version: str) -> str:
+    return f"private/reports/{check_name(name)}/{check_version(version)}/"
 
 
 def draft_key(name: str, version: str) -> str:

@@ -292,6 +292,17 @@ class Client:
                                 what=f"manifest of {name}@{version}")
         return Manifest.from_json(response.content, where=f"manifest of {name}@{version}")
 
+    def report(self, name: str, version: str = "latest") -> dict[str, Any] | None:
+        """The private ingest report of ``name@version``, or None unless the key is the
+        dataset owner's or an admin's (the server answers 404 to everyone else)."""
+        try:
+            result: dict[str, Any] = self.get_json(
+                f"/datasets/{quote(name)}/versions/{quote(version)}/report",
+                what=f"private report of {name}@{version}")
+        except _errors.NotFound:
+            return None
+        return result
+
     def files(self, name: str, version: str = "latest", split: str | None = None
               ) -> dict[str, Any]:
         """Download URLs of a version's files (shards, manifest, card, Croissant)."""
