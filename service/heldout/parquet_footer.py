@@ -172,3 +172,30 @@ def id_hashes(store: ObjectStore, key: str, size: int, salt: bytes) -> np.ndarra
     if filled != rows:
         raise IntegrityError(f"{key}: {filled} ids read, the footer says {rows} rows")
     return out
+
+
+MAX_CHUNK_BYTES = 512 * 1024**2
+ROW_BATCH = 64
+
+
+def iter_rows(store: ObjectStore, key: str, size: int) -> Iterator[list[dict[str, Any]]]:
+    """The rows of an untrusted stored Parquet file, ``ROW_BATCH`` at a time, read with ranged
+    GETs; refuses a file whose footer declares a column chunk over ``MAX_CHUNK_BYTES``
+    uncompressed (a decompression bomb) before reading any data."""
+    meta = read_footer(store, key, size)
+    for group in range(meta.num_row_groups):
+        for column in range(meta.num_columns):
+            chunk = meta.row_group(group).column(column)
+            if chunk.total_uncompressed_size > MAX_CHUNK_BYTES:
+                raise IntegrityError(
+                    f"{key}: column {meta.schema.column(column).name!r} of row group {group} "
+                    f"is {chunk.total_uncompressed_size} bytes uncompressed; at most "
+                    f"{MAX_CHUNK_BYTES} per row group"
+                )
+    try:
+        parquet = pq.ParquetFile(StoreFile(store, key, size), metadata=meta,
+                                 buffer_size=1024 * 1024, pre_buffer=False)
+        for batch in parquet.iter_batches(batch_size=ROW_BATCH):
+            yield batch.to_pylist()
+    except (pa.ArrowException, OSError) as exc:
+        raise IntegrityError(f"{key}: unreadable Parquet: {exc}") from None

@@ -40,7 +40,7 @@ from heldout.formats.features import Features, approx_size
 from heldout.formats.manifest import HeldOutSplit, Manifest, Modality, ShardInfo, SplitInfo
 from heldout.formats.writer import ShardWriter
 from heldout.names import SemVer, check_name, check_split, check_version
-from heldout.parquet_footer import id_hashes, read_footer
+from heldout.parquet_footer import id_hashes, iter_rows, read_footer
 from heldout.storage.base import ObjectInfo, ObjectStore, Stores
 
 DEFAULT_SHARD_BYTES = 256 * 1024**2
@@ -297,12 +297,7 @@ class Draft:
             if labels is not None:
                 rows = self._sealed(split, rows, folder)
             shards, label_shard = self._write_local(split, rows, labels, folder)
-            for shard in shards:
-                self.repository.stores.public.put_file(
-                    layout.shard_key(self.name, self.version, shard.path),
-                    str(folder / "public" / shard.path),
-                    sha256=shard.sha256,
-                )
+            self._upload_shards(folder / "public", shards)
             if labels is not None and label_shard is not None:
                 self._store_labels(split, labels, folder / "labels" / label_shard.path,
                                    label_shard)
@@ -344,6 +339,44 @@ class Draft:
                 private.abort()
             raise
         return shards, (label_shards[0] if label_shards else None)
+
+    def _reseal(self, split: str) -> None:
+        """Draw fresh ids and a fresh secret order for a held-out split that was uploaded
+        ready-made: the server trusts neither a publisher's ids nor their order. The upload's
+        id → new id map goes to the private report. Reads are bounded (row batches)."""
+        stores = self.repository.stores
+        held, label_info = self.state.held_out[split], self.state.labels[split]
+        labels = {row["id"]: row for batch in
+                  iter_rows(stores.private, label_info.path, label_info.num_bytes)
+                  for row in batch}
+        old = self.state.splits[split].shards
+        keys = [layout.shard_key(self.name, self.version, s.path) for s in old]
+
+        def rows() -> Iterator[dict[str, Any]]:
+            for key, shard in zip(keys, old, strict=True):
+                for batch in iter_rows(stores.public, key, shard.num_bytes):
+                    yield from ({**row, **labels[row["id"]]} for row in batch)
+
+        with tempfile.TemporaryDirectory(prefix="heldout-reseal-") as tmp:
+            folder = Path(tmp)
+            sealed = self._sealed(split, rows(), folder)  # reads everything first
+            for key in keys:
+                stores.public.delete(key)
+            shards, label_shard = self._write_local(split, sealed, held.label_columns, folder)
+            self._upload_shards(folder / "public", shards)
+            assert label_shard is not None
+            self._store_labels(split, held.label_columns, folder / "labels" / label_shard.path,
+                               label_shard)
+        self.state.splits[split] = SplitInfo.from_shards(split, shards)
+        self._save()
+
+    def _upload_shards(self, folder: Path, shards: list[ShardInfo]) -> None:
+        for shard in shards:
+            self.repository.stores.public.put_file(
+                layout.shard_key(self.name, self.version, shard.path),
+                str(folder / shard.path),
+                sha256=shard.sha256,
+            )
 
     def _store_labels(self, split: str, labels: list[str], path: Path, shard: ShardInfo) -> None:
         key = layout.labels_key(self.name, self.version, split)
@@ -478,6 +511,9 @@ class Draft:
         if not self.state.splits:
             raise InvalidInput("nothing to commit: the draft has no splits")
         self._guarded(self._verify, declared_shards)
+        for split in self.state.held_out:
+            if split not in self.state.id_maps:  # uploaded ready-made: not trusted
+                self._reseal(split)
         findings = (statistics or {}, skipped_files or [], leakage or {})
         manifest = self._manifest(*findings)
         self._write_report(manifest, *findings, {**self._uploaded_report(), **(report or {})})

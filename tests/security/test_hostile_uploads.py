@@ -27,6 +27,7 @@ from tests.live import free_port, make_key, running_api
 FEATURES = Features({"id": Value("string"), "image": Image(),
                      "label": ClassLabel(["bird", "cat", "dog"])})
 SHARD = "test-00000-of-00001.parquet"
+METADATA = {"task": "image-classification", "license": "CC-BY-4.0", "modality": "image"}
 RSS_BOUND_MB = 400
 REPO_ROOT = Path(__file__).resolve().parents[2]
 
@@ -55,7 +56,8 @@ class Publisher:
                                    headers={"Authorization": f"Bearer {key}"})
         self.name = name
         created = self.client.post(f"/datasets/{name}/versions",
-                                   json={"version": "1.0.0", "features": FEATURES.to_hf()})
+                                   json={"version": "1.0.0", "features": FEATURES.to_hf(),
+                                         "metadata": METADATA})
         assert created.status_code == 201, created.text
         self.base = f"/datasets/{name}/versions/1.0.0/drafts/{created.json()['draft_id']}"
 
@@ -215,3 +217,38 @@ def test_id_dictionary_bomb_is_refused_within_a_memory_bound(tmp_path: Path) -> 
     print(f"\n[memory] id-dictionary bomb: server peak RSS {peak:.0f} MB "
           f"(bound {RSS_BOUND_MB} MB)")
     assert peak < RSS_BOUND_MB
+
+
+def test_ready_made_ids_and_order_are_redrawn(server: tuple[Settings, str, str]) -> None:
+    """A publisher uploading their own held-out shards in class order with recomputable ids
+    (sha1 of the source name) gets fresh random ids and a fresh order at commit."""
+    import hashlib
+
+    settings, url, key = server
+    names = [f"test/{cls}/img_{i:03d}.png" for cls in ("bird", "cat", "dog") for i in range(40)]
+    source_ids = pa.array([hashlib.sha1(n.encode()).hexdigest()[:16] for n in names])
+    classes = pa.array([k // 40 for k in range(len(names))], pa.int64())
+    publisher = Publisher(url, key)
+    assert publisher.shard(parquet(id=source_ids, image=images(len(names)))).status_code == 200
+    assert publisher.labels(parquet(id=source_ids, label=classes)).status_code == 200
+    committed = publisher.commit()
+    assert committed.status_code == 200, committed.text
+    services = build_services(settings)
+    try:
+        manifest = services.repository.manifest("pets", "1.0.0")
+        public: list[str] = []
+        for shard in manifest.splits["test"].shards:
+            data = services.stores.public.get_bytes(f"datasets/pets/1.0.0/{shard.path}")
+            public.extend(pq.read_table(io.BytesIO(data)).column("id").to_pylist())
+        report = services.repository.report("pets", "1.0.0")
+    finally:
+        services.close()
+    assert not set(public) & set(source_ids.to_pylist())
+    assert len(public) == len(names) and all(len(i) == 24 for i in public)
+    assert report["held_out_ids"]["test"] == dict(zip(
+        source_ids.to_pylist(), [report["held_out_ids"]["test"][s] for s in
+                                 source_ids.to_pylist()], strict=True))
+    truth = {report["held_out_ids"]["test"][s]: c for s, c in
+             zip(source_ids.to_pylist(), classes.to_pylist(), strict=True)}
+    by_position = sum(truth[i] == k // 40 for k, i in enumerate(public)) / len(public)
+    assert by_position <= 1 / 3 + 3 * (2 / 9 / len(public)) ** 0.5
