@@ -26,8 +26,8 @@ from heldout.config import Settings
 from heldout.ingest.pipeline import PublishOptions, publish_source
 from heldout.ingest.sources.folder import FolderSource
 from heldout.repository import DatasetMetadata
-from heldout.services import Services, build_services
-from heldout.storage.factory import build_stores, ensure_buckets
+from heldout.services import Services, build_services, build_stores
+from heldout.storage.factory import ensure_buckets
 from tests.live import free_port, make_key, running_api
 from tests.s3server import S3Endpoint, empty_and_remove_bucket, make_settings
 

@@ -13,7 +13,9 @@ from typing import Any
 
 import httpx
 import pytest
+from typer.testing import CliRunner
 
+from heldout.cli.main import app
 from tests.security.conftest import PATHS, TEST_COUNTS, VERSIONS, World, chance_bound
 
 pytestmark = pytest.mark.slow
@@ -198,3 +200,25 @@ def test_private_report_is_for_owners_and_admins(world: World) -> None:
         assert body["statistics"]["class_balance"]["test"] == {"bird": 60, "cat": 40, "dog": 21}
         assert any(s["file"] == "test/cat/zz_broken.png" for s in body["skipped_files"])
         assert body["leakage"]["examples"]
+
+
+def test_datasets_show_gives_the_report_to_owners_only(world: World) -> None:
+    """``heldout datasets show --url`` shows the private report with the owner's key only;
+    on the server's own store (the operator's view) it is always shown."""
+    name = world.datasets["server"]
+
+    def show(env: dict[str, str]) -> dict[str, Any]:
+        result = CliRunner().invoke(app, ["datasets", "show", name, "--json"], env=env)
+        assert result.exit_code == 0, result.output
+        body: dict[str, Any] = json.loads(result.stdout)
+        return body
+
+    remote = {"HELDOUT_URL": world.url}
+    assert "private_report" not in show({**remote, "HELDOUT_TOKEN": ""})
+    owner = show({**remote, "HELDOUT_TOKEN": world.publisher_key})
+    assert "test/dog/zz_dup.png" in owner["private_report"]["held_out_ids"]["test"]
+    assert "test" not in owner["statistics"]["class_balance"]
+    if world.backend == "local":
+        local = {"HELDOUT_URL": "", "HELDOUT_DATA_DIR": str(world.settings.data_dir),
+                 "HELDOUT_ENVIRONMENT": "test"}
+        assert show(local)["private_report"]["statistics"]["class_balance"]["test"]
