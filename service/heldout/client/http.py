@@ -28,7 +28,7 @@ from heldout.client.download import Download, ProgressCallback, download_version
 from heldout.client.loader import Loaded, load_from_client
 from heldout.client.publish import publish_folder, upload_draft
 from heldout.client.retry import retry_delay
-from heldout.errors import ConnectionFailed, HeldoutError, ServerError, error_class
+from heldout.errors import ConnectionFailed, HeldoutError, NotFound, ServerError, error_class
 from heldout.formats.manifest import Manifest
 
 DEFAULT_URL = "http://127.0.0.1:8000"
@@ -235,6 +235,17 @@ class Client:
         response = self.request("GET", f"/datasets/{quote(name)}/versions/{quote(version)}",
                                 what=f"manifest of {name}@{version}")
         return Manifest.from_json(response.content, where=f"manifest of {name}@{version}")
+
+    def report(self, name: str, version: str = "latest") -> dict[str, Any] | None:
+        """The private ingest report of ``name@version``, or None unless the key is the
+        dataset owner's or an admin's (the server answers 404 to everyone else)."""
+        try:
+            result: dict[str, Any] = self.get_json(
+                f"/datasets/{quote(name)}/versions/{quote(version)}/report",
+                what=f"private report of {name}@{version}")
+        except NotFound:
+            return None
+        return result
 
     def files(self, name: str, version: str = "latest", split: str | None = None
               ) -> FileListing:

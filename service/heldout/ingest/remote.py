@@ -10,6 +10,7 @@ failure at any step leaves nothing on the server: the draft is aborted.
 
 from __future__ import annotations
 
+import json
 import shutil
 import tempfile
 from pathlib import Path
@@ -20,7 +21,7 @@ from heldout.client.publish import publish_folder
 from heldout.formats.manifest import Manifest
 from heldout.ingest.pipeline import PublishOptions, PublishResult, publish_source
 from heldout.ingest.sources.base import Source
-from heldout.layout import labels_key, manifest_key, shard_key
+from heldout.layout import labels_key, manifest_key, report_key, shard_key
 from heldout.repository import DatasetMetadata, DatasetRepository
 from heldout.storage.base import Stores
 from heldout.storage.local import LocalStore
@@ -50,6 +51,8 @@ def _version_folder(result: PublishResult, public: LocalStore, private: LocalSto
         shutil.move(source, folder / "labels" / f"{held_out}.parquet")
     shutil.copyfile(public.root / manifest_key(manifest.name, manifest.version),
                     folder / "manifest.json")
+    shutil.move(private.root / report_key(manifest.name, manifest.version),
+                folder / "report.json")
     return folder
 
 
@@ -80,10 +83,12 @@ def publish_source_to_server(
             "modality": staged.modality,
             "source": staged.source if isinstance(staged.source, dict) else metadata.source,
         })
+        report = json.loads((folder / "report.json").read_bytes())
         committed = publish_folder(
             client, folder, name, version, features=staged.features,
-            metadata=as_staged.model_dump(), statistics=staged.statistics,
-            progress=upload_progress,
+            metadata=as_staged.model_dump(), progress=upload_progress,
+            report=folder / "report.json",
+            findings={k: report[k] for k in ("statistics", "skipped_files", "leakage")},
         )
     return result, committed
 

@@ -133,6 +133,10 @@ def get_dataset(
         if row is not None and row.latest_version:
             body = views.dataset_item(row)
             body["versions"] = [views.version_item(v) for v in catalog_versions(session, name)]
+            latest = next((v for v in body["versions"] if v["version"] == row.latest_version),
+                          None)
+            body.update({k: (latest or {}).get(k) for k in views.LABELS_PUBLIC})
+            body["held_out_labels_public"] = bool(body["held_out_labels_public"])
             body["created_at"] = views.iso(row.created_at)
             body["updated_at"] = views.iso(row.updated_at)
             if row.visibility == "gated":
@@ -168,6 +172,31 @@ def get_manifest(
     byte as stored: format ``heldout.manifest/1``, keys sorted."""
     opened = open_version(services, user, name, version)
     return Response(opened.manifest.to_json(), media_type="application/json")
+
+
+@router.get("/datasets/{name}/versions/{version}/report",
+            summary="The private ingest report of a version (owner and admins only)")
+def get_report(
+    request: Request,
+    name: str = NAME,
+    version: str = VERSION,
+    user: Principal | None = Depends(optional_user),
+    services: Services = Depends(get_services),
+) -> dict[str, Any]:
+    """Held-out source names → ids, full statistics (class balance of held-out splits),
+    skipped files, duplicates and leakage with names. 404 to anyone but the dataset's owner
+    and admins, as if it did not exist."""
+    check_name(name, "dataset name")
+    with services.catalog.session() as session:
+        row = access.find_dataset(session, name)
+        allowed = access.is_owner_or_admin(user, row)
+    if not allowed:
+        raise NotFound(f"dataset {name}@{version} has no report you can read")
+    if version == "latest" and row is not None and row.latest_version:
+        version = row.latest_version
+    report = services.repository.report(name, version)
+    audit_request(services, request, user, "dataset.report", f"{name}@{report['version']}", {})
+    return report
 
 
 @router.get("/datasets/{name}/versions/{version}/files",
