@@ -21,12 +21,12 @@ from heldout.api.schemas.benchmarks import (
     BenchmarkDoc,
     ChallengeMet,
     Leaderboard,
-    Page,
     Rescored,
     Revealed,
     SyncResultDoc,
     Trial,
 )
+from heldout.api.schemas.common import Page, next_url
 from heldout.benchmarks import actions, phases, registry, trials
 from heldout.benchmarks import leaderboard as boards
 from heldout.benchmarks.documents import benchmark_doc
@@ -44,12 +44,6 @@ def actor_of(request: Request, user: Principal | None) -> actions.Actor:
     return actions.Actor(user.id if user else None, client_ip(request), request_id(request))
 
 
-def next_url(request: Request, total: int, limit: int, offset: int) -> str | None:
-    if offset + limit >= total:
-        return None
-    return str(request.url.include_query_params(limit=limit, offset=offset + limit))
-
-
 @router.get("/benchmarks", response_model=Page[BenchmarkDoc], summary="List benchmarks")
 def list_benchmarks(request: Request, limit: int = Query(50, ge=1, le=500),
                     offset: int = Query(0, ge=0, le=MAX_OFFSET),
@@ -63,7 +57,7 @@ def list_benchmarks(request: Request, limit: int = Query(50, ge=1, le=500),
         items = [benchmark_doc(r, registry.spec_of(r), now, counts.get(r.id, 0))
                  for r in rows[offset:offset + limit]]
     return {"items": items, "total": len(rows), "limit": limit, "offset": offset,
-            "next": next_url(request, len(rows), limit, offset)}
+            "next": next_url(request.url, len(rows), limit, offset)}
 
 
 @router.get("/benchmarks/{benchmark_id}", response_model=BenchmarkDoc,
@@ -103,7 +97,7 @@ def list_trials(request: Request, benchmark_id: str = BENCHMARK,
     table = trials.public_trials(services, spec)
     items = table.slice(offset, limit).to_pylist()
     return {"items": items, "total": table.num_rows, "limit": limit, "offset": offset,
-            "next": next_url(request, table.num_rows, limit, offset)}
+            "next": next_url(request.url, table.num_rows, limit, offset)}
 
 
 @router.get("/benchmarks/{benchmark_id}/leaderboard", response_model=Leaderboard,

@@ -238,8 +238,8 @@ def get_file(
                        f"{', '.join(METADATA_FILES)} and the shards listed by …/files")
     sha: str | None
     if shard is not None:
-        for split_name, info in manifest.splits.items():
-            if shard in info.shards:
+        for split_name, split_info in manifest.splits.items():
+            if shard in split_info.shards:
                 opened.check_split(split_name)
         key = layout.shard_key(name, manifest.version, shard.path)
         size, sha = shard.num_bytes, shard.sha256

@@ -19,14 +19,14 @@ from heldout.api.deps import (
     require_user,
 )
 from heldout.api.problems import http_problem
-from heldout.api.routers.benchmarks import BENCHMARK, actor_of, next_url
+from heldout.api.routers.benchmarks import BENCHMARK, actor_of
 from heldout.api.schemas.benchmarks import (
     Disqualified,
     DisqualifyBody,
-    Page,
     SelectBody,
     SubmissionDoc,
 )
+from heldout.api.schemas.common import Page, next_url
 from heldout.benchmarks import actions, submissions
 from heldout.errors import InvalidInput
 from heldout.services import Services
@@ -100,7 +100,7 @@ def list_submissions(request: Request, benchmark_id: str = BENCHMARK,
         raise InvalidInput("only mine=1 is supported; leaderboards show everyone's best")
     items, total = submissions.list_mine(services, user, benchmark_id, limit, offset)
     return {"items": items, "total": total, "limit": limit, "offset": offset,
-            "next": next_url(request, total, limit, offset)}
+            "next": next_url(request.url, total, limit, offset)}
 
 
 @router.get("/submissions/{submission_id}", response_model=SubmissionDoc,

@@ -14,5 +14,6 @@ How a route declares its models (every route must; ``tests/api/test_openapi.py``
   routes by ``heldout.api.problems.PROBLEM_RESPONSES``.
 - Non-JSON answers (files, CSV, images) use ``response_class=`` and document their media type
   in ``responses={200: {"content": {...}}}``.
-- After changing the API run ``./dev openapi`` and commit ``docs/openapi.json``.
+- After changing the API, regenerate the committed OpenAPI snapshot with the one command the
+  README names (``./dev openapi``) and commit it.
 """

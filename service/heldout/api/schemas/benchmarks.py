@@ -2,25 +2,11 @@
 
 from __future__ import annotations
 
-from typing import Any, Generic, TypeVar
+from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
-T = TypeVar("T")
-
-
-class ApiModel(BaseModel):
-    model_config = ConfigDict(from_attributes=True, populate_by_name=True)
-
-
-class Page(ApiModel, Generic[T]):
-    """One page of a list (same shape as ``heldout.api.schemas.common.Page``)."""
-
-    items: list[T] = Field(description="the entries of this page")
-    total: int = Field(ge=0, description="entries in the whole list")
-    limit: int = Field(ge=0, description="the most entries a page holds")
-    offset: int = Field(ge=0, description="index of this page's first entry")
-    next: str | None = Field(None, description="URL of the next page; null on the last page")
+from heldout.api.schemas.common import ApiModel
 
 
 class Interval(ApiModel):
