@@ -154,6 +154,8 @@ def create_submission(services: Services, *, benchmark_id: str, user: Principal,
     _check_benchmark(services, spec)
     phase = _open_phase(spec, now)
     _check_rejected_cap(services, row.id, holder, phase, now)
+    if not baseline:
+        _check_quota_left(services, row.id, holder, spec, phase, now)
     upload, size = _seekable_copy(file, services.settings.max_prediction_bytes, filename)
     try:
         _validate(services, spec, phase, upload, size, filename)
@@ -188,6 +190,14 @@ def _check_rejected_cap(services: Services, benchmark_pk: int, holder: str, phas
                 f"{cap} rejected uploads today: fix the file offline (`heldout score` checks "
                 "it the same way) and try again tomorrow", quota.seconds_to_midnight(now),
                 quota="rejected", limit=cap)
+
+
+def _check_quota_left(services: Services, benchmark_pk: int, holder: str, spec: BenchmarkSpec,
+                      phase: str, now: datetime) -> None:
+    limits = spec.phase(phase)
+    with services.catalog.session() as session:
+        quota.check_left(session, benchmark_pk, holder, phase, limits.daily_quota,
+                         limits.total_quota, now)
 
 
 def _insert(services: Services, sub: Submission, row: Benchmark, spec: BenchmarkSpec,
