@@ -20,18 +20,7 @@ from sqlalchemy.orm import Session
 from heldout.accounts.users import team_ids
 from heldout.catalog.benchmark_models import QuotaCounter
 from heldout.catalog.models import Team, TeamMember
-from heldout.errors import RateLimited
-
-
-class QuotaExceeded(RateLimited):
-    """429 with ``Retry-After`` (seconds until the quota frees up)."""
-
-    slug = "quota-exceeded"
-    title = "Submission quota used up"
-
-    def __init__(self, detail: str, retry_after: int, **extra: Any) -> None:
-        super().__init__(detail, retry_after=retry_after, **extra)
-        self.headers = {"Retry-After": str(max(1, retry_after))}
+from heldout.errors import QuotaExceeded
 
 
 def holder_of(session: Session, user_id: int, benchmark: str) -> tuple[str, int | None, str]:

@@ -30,7 +30,14 @@ from heldout.benchmarks.spec import BenchmarkSpec
 from heldout.benchmarks.truth import load_truth, manifest_of
 from heldout.catalog.benchmark_models import Benchmark, Submission
 from heldout.catalog.models import Team, User
-from heldout.errors import Conflict, HeldoutError, InvalidInput, NotFound, PayloadTooLarge
+from heldout.errors import (
+    Conflict,
+    DatasetGone,
+    InvalidInput,
+    NotFound,
+    PayloadTooLarge,
+    PhaseClosed,
+)
 from heldout.layout import submission_key
 from heldout.scoring import ScoreConfig, score
 from heldout.services import Services
@@ -38,17 +45,6 @@ from heldout.services import Services
 EXTENSIONS = {".csv": "csv", ".jsonl": "jsonl", ".json": "jsonl", ".ndjson": "jsonl",
               ".parquet": "parquet", ".pq": "parquet"}
 COPY_CHUNK = 1024 * 1024
-
-
-class PhaseClosed(Conflict):
-    slug = "phase-closed"
-    title = "No phase is open for submissions"
-
-
-class DatasetGone(HeldoutError):
-    status = 410
-    slug = "dataset-version-gone"
-    title = "The benchmark's dataset version is gone"
 
 
 def score_config(spec: BenchmarkSpec, max_bytes: int, resamples: int = 1000) -> ScoreConfig:
