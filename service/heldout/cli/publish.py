@@ -133,7 +133,7 @@ def _publish_remote(server: str, source: Source, name: str, version: str,
                     *, quiet: bool) -> PublishResult:
     """Check and stage locally, then upload to ``server``; the result carries its manifest."""
     from heldout.client.http import Client
-    from heldout.ingest.remote import publish_source_to_server
+    from heldout.client.stage import publish_source_to_server
 
     with Client(server) as client, transfer_progress(quiet) as bar:
         task = bar.add_task(f"uploading {name}@{version}", total=None, visible=False)

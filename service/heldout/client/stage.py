@@ -1,4 +1,4 @@
-"""Publish a source to a Heldout server: check and write it locally, then upload the version.
+"""Publish a source to a Heldout server: check and stage it locally, then upload the version.
 
 The publisher needs no store credentials, only an API key with the publisher role. The
 source goes through exactly the same pipeline as a local publish (every file checked,
