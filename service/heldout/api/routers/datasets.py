@@ -32,6 +32,7 @@ from heldout.api.schemas.datasets import (
     Manifest,
     TermsAcceptance,
 )
+from heldout.api.schemas.reports import IngestReport
 from heldout.api.schemas.rows import RowsPage
 from heldout.api.streaming import object_response
 from heldout.benchmarks import phases
@@ -186,7 +187,8 @@ def get_manifest(
 
 
 @router.get("/datasets/{name}/versions/{version}/report",
-            summary="The private ingest report of a version (owner and admins only)")
+            summary="The private ingest report of a version (owner and admins only)",
+            response_model=IngestReport)
 def get_report(
     request: Request,
     name: str = NAME,
