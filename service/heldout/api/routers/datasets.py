@@ -29,6 +29,7 @@ from heldout.api.schemas.datasets import (
     DatasetDetail,
     DatasetSummary,
     FileListing,
+    IngestReport,
     Manifest,
     TermsAcceptance,
 )
@@ -186,7 +187,8 @@ def get_manifest(
 
 
 @router.get("/datasets/{name}/versions/{version}/report",
-            summary="The private ingest report of a version (owner and admins only)")
+            summary="The private ingest report of a version (owner and admins only)",
+            response_model=IngestReport)
 def get_report(
     request: Request,
     name: str = NAME,

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Any, Literal
 
-from pydantic import Field
+from pydantic import ConfigDict, Field
 
 from heldout.api.schemas.common import ApiModel, Timestamp
 from heldout.formats.manifest import Manifest
@@ -12,7 +12,7 @@ from heldout.formats.manifest import Manifest
 Visibility = Literal["public", "gated", "private"]
 
 __all__ = ["DatasetDetail", "DatasetSummary", "DatasetTerms", "FileEntry", "FileListing",
-           "Manifest", "TermsAcceptance", "VersionSummary", "Visibility"]
+           "IngestReport", "Manifest", "TermsAcceptance", "VersionSummary", "Visibility"]
 
 
 class DatasetSummary(ApiModel):
@@ -102,3 +102,27 @@ class TermsAcceptance(ApiModel):
     terms_version: str | None = Field(description="the terms version accepted",
                                       examples=["2026-12"])
     accepted_at: Timestamp | None = Field(description="when")
+
+
+class IngestReport(ApiModel):
+    """The private ingest report of a version (``heldout.ingest-report/1``): what the public
+    documents withhold. Readable by the dataset's owner and admins only; the publisher's own
+    findings may add members."""
+
+    model_config = ConfigDict(extra="allow")
+
+    format: str = Field(description="`heldout.ingest-report/1`",
+                        examples=["heldout.ingest-report/1"])
+    name: str = Field(description="dataset name", examples=["pets"])
+    version: str = Field(description="the resolved version", examples=["1.0.0"])
+    created_at: str | None = Field(None, description="when the version was published")
+    held_out_ids: dict[str, dict[str, str]] | None = Field(
+        None, description="held-out split → source file name → the row's public random id")
+    statistics: dict[str, Any] | None = Field(
+        None, description="full statistics, held-out splits' class balance included")
+    skipped_files: list[dict[str, Any]] | None = Field(
+        None, description="files left out at ingest, with their names and why")
+    leakage: dict[str, Any] | None = Field(
+        None, description="files found in more than one split, with their names")
+    missing: str | None = Field(None, description="set when the version has no report "
+                                                  "(published before reports existed)")
