@@ -186,9 +186,8 @@ def get_manifest(
     return Response(opened.manifest.to_json(), media_type="application/json")
 
 
-@router.get("/datasets/{name}/versions/{version}/report",
-            summary="The private ingest report of a version (owner and admins only)",
-            response_model=IngestReport)
+@router.get("/datasets/{name}/versions/{version}/report", response_model=IngestReport,
+            summary="The private ingest report of a version (owner and admins only)")
 def get_report(
     request: Request,
     name: str = NAME,

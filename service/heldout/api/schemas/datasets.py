@@ -12,7 +12,7 @@ from heldout.formats.manifest import Manifest
 Visibility = Literal["public", "gated", "private"]
 
 __all__ = ["DatasetDetail", "DatasetSummary", "DatasetTerms", "FileEntry", "FileListing",
-           "IngestReport", "Manifest", "TermsAcceptance", "VersionSummary", "Visibility"]
+           "Manifest", "TermsAcceptance", "VersionSummary", "Visibility"]
 
 
 class DatasetSummary(ApiModel):
@@ -105,24 +105,22 @@ class TermsAcceptance(ApiModel):
 
 
 class IngestReport(ApiModel):
-    """The private ingest report of a version (``heldout.ingest-report/1``): what the public
-    documents withhold. Readable by the dataset's owner and admins only; the publisher's own
-    findings may add members."""
+    """A version's private ingest report (owner and admins only): what the public documents
+    withhold about held-out splits."""
 
-    model_config = ConfigDict(extra="allow")
+    model_config = ConfigDict(from_attributes=True, populate_by_name=True, extra="allow")
 
-    format: str = Field(description="`heldout.ingest-report/1`",
-                        examples=["heldout.ingest-report/1"])
-    name: str = Field(description="dataset name", examples=["pets"])
-    version: str = Field(description="the resolved version", examples=["1.0.0"])
-    created_at: str | None = Field(None, description="when the version was published")
-    held_out_ids: dict[str, dict[str, str]] | None = Field(
-        None, description="held-out split → source file name → the row's public random id")
-    statistics: dict[str, Any] | None = Field(
-        None, description="full statistics, held-out splits' class balance included")
-    skipped_files: list[dict[str, Any]] | None = Field(
-        None, description="files left out at ingest, with their names and why")
-    leakage: dict[str, Any] | None = Field(
-        None, description="files found in more than one split, with their names")
-    missing: str | None = Field(None, description="set when the version has no report "
-                                                  "(published before reports existed)")
+    format: str = Field(description="report format id", examples=["heldout.ingest-report/1"])
+    name: str = Field(description="dataset name", examples=["digits"])
+    version: str = Field(description="the version the report belongs to", examples=["1.0.0"])
+    created_at: str | None = Field(default=None, description="when the version was published")
+    held_out_ids: dict[str, dict[str, str]] = Field(
+        default_factory=dict, description="per held-out split: source name → published id")
+    statistics: dict[str, Any] = Field(
+        default_factory=dict, description="full statistics, held-out splits included")
+    skipped_files: list[dict[str, Any]] = Field(
+        default_factory=list, description="files left out, with their source names and why")
+    leakage: dict[str, Any] = Field(
+        default_factory=dict, description="cross-split duplicates, with source names")
+    missing: str | None = Field(
+        default=None, description="set when the version predates private reports")
