@@ -1,0 +1,1 @@
+"""Benchmarks: spec model, submissions, queue, leaderboard, built-in baselines."""
