@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from heldout.errors import InvalidName
 from heldout.names import check_name, check_split, check_version
 
 
@@ -54,7 +55,18 @@ def draft_key(name: str, version: str) -> str:
     return f"private/drafts/{check_name(name)}/{check_version(version)}.json"
 
 
-def submission_key(benchmark: str, submission_id: str) -> str:
-    """Uploaded predictions of one submission (private store)."""
+PREDICTION_EXTENSIONS = ("csv", "jsonl", "parquet")
+
+
+def submission_key(benchmark: str, submission_id: str, ext: str = "parquet") -> str:
+    """Uploaded predictions of one submission (private store), ``predictions.{ext}``."""
     submission = check_name(submission_id, "submission id")
-    return f"private/submissions/{check_name(benchmark)}/{submission}/predictions.parquet"
+    if ext not in PREDICTION_EXTENSIONS:
+        raise InvalidName(f"prediction file type {ext!r} is not one of "
+                          f"{', '.join(PREDICTION_EXTENSIONS)}")
+    return f"private/submissions/{check_name(benchmark)}/{submission}/predictions.{ext}"
+
+
+def trials_key(benchmark: str) -> str:
+    """The private trial list (with target labels) of a verification benchmark."""
+    return f"private/benchmarks/{check_name(benchmark)}/trials.parquet"

@@ -19,7 +19,8 @@ def worker(
                               "as JSON and exit."),
     log_level: str = typer.Option("info", "--log-level", help="debug, info, warning, error."),
 ) -> None:
-    """Run background jobs until stopped (SIGTERM or Ctrl-C): sweep abandoned drafts."""
+    """Run background jobs until stopped (SIGTERM or Ctrl-C): sweep abandoned drafts, score
+    queued submissions."""
     logging.basicConfig(level=log_level.upper(),
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     with open_services() as services:

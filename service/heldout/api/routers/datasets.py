@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import hashlib
 import mimetypes
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
 
 from fastapi import APIRouter, Depends, Path, Query, Request
@@ -26,6 +27,7 @@ from heldout.api.deps import (
 )
 from heldout.api.params import NAME, VERSION
 from heldout.api.streaming import object_response
+from heldout.benchmarks import phases
 from heldout.catalog.datasets import list_versions as catalog_versions
 from heldout.catalog.models import Dataset
 from heldout.errors import HeldoutError, NotFound
@@ -47,6 +49,11 @@ class Opened:
 
     row: Dataset | None
     manifest: Manifest
+    embargo: dict[str, datetime] = field(default_factory=dict)  # split → phase start
+
+    def check_split(self, split: str) -> None:
+        """Refuse a split whose competition phase has not started (benchmarks.phases)."""
+        phases.check_not_embargoed(self.embargo, self.manifest.name, split)
 
     @property
     def audited(self) -> bool:
@@ -65,7 +72,11 @@ def open_version(services: Services, user: Principal | None, name: str, version:
         row = access.check_read(session, user, name)
     if version == "latest" and row is not None and row.latest_version:
         version = row.latest_version
-    return Opened(row, services.repository.manifest(name, version))
+    manifest = services.repository.manifest(name, version)
+    with services.catalog.session() as session:
+        embargo = ({} if user is not None and user.is_admin
+                   else phases.embargoed_splits(session, name, manifest.version))
+    return Opened(row, manifest, embargo)
 
 
 def version_base(services: Services, name: str, version: str) -> str:
@@ -170,9 +181,11 @@ def list_files(
     presigned GET on S3, this service's streaming route on the local store."""
     opened = open_version(services, user, name, version)
     manifest = opened.manifest
-    splits = [check_split(split)] if split else list(manifest.splits)
+    splits = [check_split(split)] if split else [
+        name_of for name_of in manifest.splits if name_of not in opened.embargo]
     if split:
         manifest.split_info(split)
+        opened.check_split(split)
     store = services.stores.public
     expiry = services.settings.presign_expiry_seconds
     base = version_base(services, name, manifest.version)
@@ -225,6 +238,9 @@ def get_file(
                        f"{', '.join(METADATA_FILES)} and the shards listed by …/files")
     sha: str | None
     if shard is not None:
+        for split_name, split_info in manifest.splits.items():
+            if shard in split_info.shards:
+                opened.check_split(split_name)
         key = layout.shard_key(name, manifest.version, shard.path)
         size, sha = shard.num_bytes, shard.sha256
         media_type: str = "application/vnd.apache.parquet"
@@ -262,6 +278,7 @@ def get_rows(
     manifest = opened.manifest
     chosen = split or ("train" if "train" in manifest.splits else next(iter(manifest.splits)))
     check_split(chosen)
+    opened.check_split(chosen)
     base = version_base(services, name, manifest.version) + "/preview"
     page = preview.read_rows(services.stores.public, manifest, chosen, offset, length, base)
     if opened.audited:
@@ -288,6 +305,7 @@ def get_preview(
     opened = open_version(services, user, name, version)
     manifest = opened.manifest
     check_split(split)
+    opened.check_split(split)
     where = f"{name}@{manifest.version} {split}[{row_index}].{column}"
     feature, value = preview.read_cell(services.stores.public, manifest, split, row_index,
                                        column)
