@@ -121,7 +121,10 @@ def noisy_predictions(exp: Expected, rng: np.random.Generator) -> dict[str, list
     c = len(exp.label_names)
     labels = [(int(v) + 1) % c if s else int(v)
               for v, s in zip(exp.truth["label"], spoil, strict=True)]
-    return {"id": ids, "prediction": [exp.label_names[v] for v in labels]}
+    probabilities = np.full((len(labels), c), 0.4 / c)
+    probabilities[np.arange(len(labels)), labels] += 0.6
+    return {"id": ids, "prediction": [exp.label_names[v] for v in labels],
+            "scores": [[round(float(p), 6) for p in row] for row in probabilities]}
 
 
 def with_other_ids(exp: Expected, columns: dict[str, list[Any]]) -> dict[str, list[Any]]:
@@ -131,11 +134,10 @@ def with_other_ids(exp: Expected, columns: dict[str, list[Any]]) -> dict[str, li
         return columns
     scored = set(exp.truth["id"])
     extra = [i for i in exp.all_ids if i not in scored]
-    filler = "" if exp.task == "speech-recognition" else (exp.label_names or ("0",))[0]
     out = {"id": columns["id"] + extra}
     for name, values in columns.items():
         if name != "id":
-            out[name] = values + [filler] * len(extra)
+            out[name] = values + [values[0]] * len(extra)
     return out
 
 

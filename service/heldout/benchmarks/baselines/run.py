@@ -10,12 +10,13 @@ through ``create_submission(..., baseline=True)`` (no quota) and are scored by t
 from __future__ import annotations
 
 import io
+import time
 from dataclasses import asdict, dataclass
 from typing import Any
 
 import pyarrow as pa
 import pyarrow.parquet as pq
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from heldout.accounts.roles import Principal
 from heldout.accounts.users import create_user
@@ -171,4 +172,18 @@ def run_baselines(services: Services, benchmark_ids: list[str] | None = None,
     runner = BaselineRunner(services)
     results = [runner.run_one(benchmark_id, if_missing) for benchmark_id in benchmark_ids]
     drain(services, worker_name())
+    wait_finished(services, [r.submission_id for r in results if r.submission_id])
     return [with_scores(services, r) for r in results]
+
+
+def wait_finished(services: Services, ids: list[str], timeout: float = 900.0) -> None:
+    """Wait while another worker (a running server's) still scores one of ``ids``."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        with services.catalog.session() as session:
+            pending = session.scalar(select(func.count()).select_from(Submission).where(
+                Submission.id.in_(ids), Submission.status.in_(("queued", "scoring"))))
+        if not pending:
+            return
+        drain(services, worker_name())
+        time.sleep(0.2)
