@@ -34,14 +34,14 @@ from fastapi import FastAPI
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from heldout.benchmarks.registry import sync_benchmarks  # noqa: E402
-from heldout.catalog.benchmark_models import Benchmark, Submission  # noqa: E402
 from tests.live import serving  # noqa: E402
 from tests.s3server import make_settings  # noqa: E402
 
 from heldout.accounts.keys import create_key  # noqa: E402
 from heldout.accounts.users import create_user  # noqa: E402
 from heldout.api.app import create_app  # noqa: E402
+from heldout.benchmarks.registry import sync_benchmarks  # noqa: E402
+from heldout.catalog.benchmark_models import Benchmark, Submission  # noqa: E402
 from heldout.client.http import Client  # noqa: E402
 from heldout.formats.features import ClassLabel, Features, Value  # noqa: E402
 from heldout.repository import DatasetMetadata, DatasetRepository  # noqa: E402

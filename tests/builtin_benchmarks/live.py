@@ -15,13 +15,13 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
-from heldout.benchmarks.registry import sync_benchmarks
-from heldout.benchmarks.split import public_mask, split_key
 
 from heldout.accounts.keys import create_key
 from heldout.accounts.users import create_user
 from heldout.api.app import create_app
 from heldout.benchmarks.builtins import benchmarks_dir
+from heldout.benchmarks.registry import sync_benchmarks
+from heldout.benchmarks.split import public_mask, split_key
 from heldout.config import Settings
 from heldout.layout import labels_key, trials_key
 from heldout.scoring import ScoreConfig

@@ -91,7 +91,8 @@ def test_a_valid_file_is_scored_exactly_as_score_does(live: Live, benchmark: str
         assert_scores_match(full["scores"]["public"], exp, public, scored_only, doc["metrics"])
         assert_scores_match(full["scores"]["private"], exp, private, scored_only,
                             doc["metrics"])
-        assert "ladder" in sub["scores"]["public"] and sub["scores"]["private"] is None
+        assert sub["scores"]["public"]["ladder"] is not None  # the owner sees the Ladder
+        assert sub["scores"]["public"]["metrics"] == {} and sub["scores"]["private"] is None
     assert [e["participant"] for e in board["entries"] if e["submission_id"] == sub["id"]] \
         == ["alice"]
 

@@ -37,7 +37,7 @@ def scores_table(title: str, scores: dict[str, Any]) -> Table:
     table = Table(title=title, title_justify="left")
     for column in ("metric", "value", "95% interval"):
         table.add_column(column)
-    if "ladder" in scores:
+    if scores.get("ladder") is not None:
         ladder = scores.get("ladder") or {}
         table.add_row(f"{scores.get('primary_metric')} (Ladder)", number(ladder.get("value")),
                       "hidden under Ladder feedback")

@@ -19,7 +19,7 @@ JSON_OPTION = typer.Option(False, "--json", help="Print JSON instead of a table.
 
 def _primary(doc: dict[str, Any]) -> str:
     public = (doc.get("scores") or {}).get("public") or {}
-    if "ladder" in public:
+    if public.get("ladder") is not None:
         return number((public.get("ladder") or {}).get("value"))
     return number(public.get("primary"))
 
