@@ -16,8 +16,6 @@ from __future__ import annotations
 
 import csv
 import io
-import threading
-from collections import OrderedDict
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -27,6 +25,7 @@ from sqlalchemy.orm import Session
 
 from heldout.benchmarks import phases
 from heldout.benchmarks.documents import warnings_of
+from heldout.benchmarks.memo import Memo
 from heldout.benchmarks.registry import find
 from heldout.benchmarks.scorer import p_leader_better
 from heldout.benchmarks.spec import BenchmarkSpec
@@ -37,8 +36,7 @@ from heldout.services import Services
 
 TIE_CHECKS = 20
 SIGNIFICANT = 0.95
-_CACHE: OrderedDict[tuple[Any, ...], dict[str, Any]] = OrderedDict()
-_LOCK = threading.Lock()
+_BOARDS = Memo(256)  # per catalog
 
 
 @dataclass(frozen=True)
@@ -170,9 +168,9 @@ def leaderboard(services: Services, benchmark_id: str, view: str = "public",
         row, spec = find(session, benchmark_id)
         _check_view(row, spec, view, admin)
         key = (*_fingerprint(session, row), view)
-        with _LOCK:
-            if key in _CACHE:
-                return _CACHE[key]
+        cached: dict[str, Any] | None = _BOARDS.get(services.catalog, key)
+        if cached is not None:
+            return cached
         ranked, counts = _entries(session, row, spec, view)
         users, teams = _names(session)
     ties = _ties(services, spec, ranked, view)
@@ -187,10 +185,7 @@ def leaderboard(services: Services, benchmark_id: str, view: str = "public",
                     for i, (c, t) in enumerate(zip(ranked, ties, strict=True))],
         "warnings": warnings_of(row),
     }
-    with _LOCK:
-        _CACHE[key] = doc
-        while len(_CACHE) > 256:
-            _CACHE.popitem(last=False)
+    _BOARDS.put(services.catalog, key, doc)
     return doc
 
 

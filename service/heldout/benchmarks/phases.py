@@ -10,16 +10,9 @@ from sqlalchemy.orm import Session
 
 from heldout.benchmarks.spec import BenchmarkSpec, Phase
 from heldout.catalog.benchmark_models import Benchmark
-from heldout.errors import Forbidden
+from heldout.errors import Embargoed
 
 PhaseStatus = Literal["upcoming", "open", "closed"]
-
-
-class Embargoed(Forbidden):
-    """A held-out split whose competition phase has not started: its inputs stay hidden."""
-
-    slug = "embargoed"
-    title = "Split under embargo"
 
 
 def check_not_embargoed(embargo: dict[str, datetime], name: str, split: str) -> None:

@@ -20,18 +20,7 @@ from sqlalchemy.orm import Session
 from heldout.accounts.users import team_ids
 from heldout.catalog.benchmark_models import QuotaCounter
 from heldout.catalog.models import Team, TeamMember
-from heldout.errors import RateLimited
-
-
-class QuotaExceeded(RateLimited):
-    """429 with ``Retry-After`` (seconds until the quota frees up)."""
-
-    slug = "quota-exceeded"
-    title = "Submission quota used up"
-
-    def __init__(self, detail: str, retry_after: int, **extra: Any) -> None:
-        super().__init__(detail, retry_after=retry_after, **extra)
-        self.headers = {"Retry-After": str(max(1, retry_after))}
+from heldout.errors import QuotaExceeded
 
 
 def holder_of(session: Session, user_id: int, benchmark: str) -> tuple[str, int | None, str]:
@@ -96,16 +85,34 @@ def used(session: Session, slot: dict[str, Any]) -> int:
     return int(value or 0)
 
 
+def exceeded(which: str, limit: int, phase: str, now: datetime) -> QuotaExceeded:
+    """The 429 for a used-up ``daily`` or ``total`` quota."""
+    if which == "daily":
+        return QuotaExceeded(f"the daily quota of {limit} submissions for phase {phase!r} is "
+                             "used up; it resets at 00:00 UTC", seconds_to_midnight(now),
+                             quota="daily", limit=limit)
+    return QuotaExceeded(f"the quota of {limit} submissions for phase {phase!r} is used up",
+                         seconds_to_midnight(now), quota="total", limit=limit)
+
+
+def check_left(session: Session, benchmark_id: int, holder: str, phase: str,
+               daily: int | None, total: int | None, now: datetime) -> None:
+    """Raise early when a quota is already used up (the atomic take comes later)."""
+    if daily is not None and used(session, accepted_slot(
+            benchmark_id, holder, phase, today(now))) >= daily:
+        raise exceeded("daily", daily, phase, now)
+    if total is not None and used(session, accepted_slot(benchmark_id, holder, phase,
+                                                         "")) >= total:
+        raise exceeded("total", total, phase, now)
+
+
 def take_submission(session: Session, benchmark_id: int, holder: str, phase: str,
                     daily: int | None, total: int | None, now: datetime) -> None:
     """Take one accepted submission from the daily and the phase quota, or raise 429."""
-    if not take(session, _slot(benchmark_id, holder, phase, "accepted", today(now)), daily):
-        raise QuotaExceeded(f"the daily quota of {daily} submissions for phase {phase!r} is "
-                            "used up; it resets at 00:00 UTC", seconds_to_midnight(now),
-                            quota="daily", limit=daily)
-    if not take(session, _slot(benchmark_id, holder, phase, "accepted", ""), total):
-        raise QuotaExceeded(f"the quota of {total} submissions for phase {phase!r} is used up",
-                            seconds_to_midnight(now), quota="total", limit=total)
+    if not take(session, accepted_slot(benchmark_id, holder, phase, today(now)), daily):
+        raise exceeded("daily", daily or 0, phase, now)
+    if not take(session, accepted_slot(benchmark_id, holder, phase, ""), total):
+        raise exceeded("total", total or 0, phase, now)
 
 
 def refund_submission(session: Session, benchmark_id: int, holder: str, phase: str,
@@ -113,6 +120,10 @@ def refund_submission(session: Session, benchmark_id: int, holder: str, phase: s
     """Give back what :func:`take_submission` took for a submission made at ``created``."""
     give_back(session, _slot(benchmark_id, holder, phase, "accepted", today(created)))
     give_back(session, _slot(benchmark_id, holder, phase, "accepted", ""))
+
+
+def accepted_slot(benchmark_id: int, holder: str, phase: str, day: str) -> dict[str, Any]:
+    return _slot(benchmark_id, holder, phase, "accepted", day)
 
 
 def rejected_slot(benchmark_id: int, holder: str, phase: str, now: datetime) -> dict[str, Any]:

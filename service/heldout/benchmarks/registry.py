@@ -19,15 +19,10 @@ from heldout.benchmarks import trials as trial_lists
 from heldout.benchmarks.spec import BenchmarkSpec, SpecError, load_spec, score_hash, spec_dict
 from heldout.benchmarks.truth import load_truth, manifest_of
 from heldout.catalog.benchmark_models import Benchmark, Submission
-from heldout.errors import Conflict, HeldoutError, NotFound
+from heldout.errors import BenchmarkVersionConflict, HeldoutError, NotFound
 from heldout.formats.manifest import Manifest
 from heldout.names import check_name
 from heldout.services import Services
-
-
-class BenchmarkVersionConflict(Conflict):
-    slug = "benchmark-version"
-    title = "Scoring rules changed without a new version"
 
 
 @dataclass(frozen=True)

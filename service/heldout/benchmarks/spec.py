@@ -17,7 +17,7 @@ from typing import Any, Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
-from heldout.errors import InvalidInput
+from heldout.errors import InvalidBenchmark
 from heldout.names import NAME_PATTERN, SPLIT_PATTERN, parse_ref
 from heldout.scoring.normalizers import NORMALIZERS
 from heldout.scoring.score import LOWER_IS_BETTER
@@ -38,11 +38,7 @@ SCORE_FIELDS = ("id", "dataset", "split", "filter", "task", "truth_column", "met
                 "primary_metric", "normalizer", "top_k", "missing", "public_fraction", "trials")
 
 
-class SpecError(InvalidInput):
-    """A benchmark definition is invalid; ``detail`` names file, field and expectation."""
-
-    slug = "invalid-benchmark"
-    title = "Invalid benchmark definition"
+SpecError = InvalidBenchmark  # the name used across heldout.benchmarks
 
 
 class Strict(BaseModel):

@@ -31,7 +31,14 @@ from heldout.benchmarks.spec import BenchmarkSpec
 from heldout.benchmarks.truth import load_truth, manifest_of
 from heldout.catalog.benchmark_models import Benchmark, Submission
 from heldout.catalog.models import Team, User
-from heldout.errors import Conflict, HeldoutError, InvalidInput, NotFound, PayloadTooLarge
+from heldout.errors import (
+    Conflict,
+    DatasetGone,
+    InvalidInput,
+    NotFound,
+    PayloadTooLarge,
+    PhaseClosed,
+)
 from heldout.layout import submission_key
 from heldout.scoring import ScoreConfig, read_predictions, score
 from heldout.services import Services
@@ -39,17 +46,6 @@ from heldout.services import Services
 EXTENSIONS = {".csv": "csv", ".jsonl": "jsonl", ".json": "jsonl", ".ndjson": "jsonl",
               ".parquet": "parquet", ".pq": "parquet"}
 COPY_CHUNK = 1024 * 1024
-
-
-class PhaseClosed(Conflict):
-    slug = "phase-closed"
-    title = "No phase is open for submissions"
-
-
-class DatasetGone(HeldoutError):
-    status = 410
-    slug = "dataset-version-gone"
-    title = "The benchmark's dataset version is gone"
 
 
 def score_config(spec: BenchmarkSpec, max_bytes: int, resamples: int = 1000) -> ScoreConfig:
@@ -158,6 +154,8 @@ def create_submission(services: Services, *, benchmark_id: str, user: Principal,
     _check_benchmark(services, spec)
     phase = _open_phase(spec, now)
     _check_rejected_cap(services, row.id, holder, phase, now)
+    if not baseline:
+        _check_quota_left(services, row.id, holder, spec, phase, now)
     upload, size = _seekable_copy(file, services.settings.max_prediction_bytes, filename)
     try:
         _validate(services, spec, phase, upload, size, filename)
@@ -192,6 +190,14 @@ def _check_rejected_cap(services: Services, benchmark_pk: int, holder: str, phas
                 f"{cap} rejected uploads today: fix the file offline (`heldout score` checks "
                 "it the same way) and try again tomorrow", quota.seconds_to_midnight(now),
                 quota="rejected", limit=cap)
+
+
+def _check_quota_left(services: Services, benchmark_pk: int, holder: str, spec: BenchmarkSpec,
+                      phase: str, now: datetime) -> None:
+    limits = spec.phase(phase)
+    with services.catalog.session() as session:
+        quota.check_left(session, benchmark_pk, holder, phase, limits.daily_quota,
+                         limits.total_quota, now)
 
 
 def _insert(services: Services, sub: Submission, row: Benchmark, spec: BenchmarkSpec,

@@ -9,8 +9,6 @@ Dataset versions are immutable, so truths are cached per process.
 
 from __future__ import annotations
 
-import threading
-from collections import OrderedDict
 from typing import Any
 
 import numpy as np
@@ -19,6 +17,7 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 from numpy.typing import NDArray
 
+from heldout.benchmarks.memo import Memo
 from heldout.benchmarks.spec import BenchmarkSpec, SpecError, score_hash
 from heldout.errors import NotFound, ObjectNotFound
 from heldout.formats.manifest import Manifest
@@ -26,9 +25,7 @@ from heldout.layout import labels_key, trials_key
 from heldout.scoring import Truth, make_truth
 from heldout.services import Services
 
-_CACHE: OrderedDict[tuple[str, str, str], Truth] = OrderedDict()
-_LOCK = threading.Lock()
-CACHE_SIZE = 16
+_TRUTHS = Memo(16)  # per private store
 
 
 def read_parquet(services: Services, key: str) -> pa.Table:
@@ -101,16 +98,11 @@ def load_truth(services: Services, spec: BenchmarkSpec, split: str | None = None
     """The benchmark's truth on ``split`` (default: its own split), cached per process."""
     split = split or spec.split
     key = (spec.id, score_hash(spec), split)
-    with _LOCK:
-        if key in _CACHE:
-            _CACHE.move_to_end(key)
-            return _CACHE[key]
-    truth = _build(services, spec, split)
-    with _LOCK:
-        _CACHE[key] = truth
-        while len(_CACHE) > CACHE_SIZE:
-            _CACHE.popitem(last=False)
-    return truth
+    cached: Truth | None = _TRUTHS.get(services.stores.private, key)
+    if cached is None:
+        cached = _build(services, spec, split)
+        _TRUTHS.put(services.stores.private, key, cached)
+    return cached
 
 
 def subset(truth: Truth, mask: NDArray[np.bool_]) -> Truth:
