@@ -10,36 +10,29 @@ split at all are kept, so they are reported as unknown.
 
 from __future__ import annotations
 
-import threading
-from collections import OrderedDict
-
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from heldout.benchmarks.memo import Memo
 from heldout.benchmarks.spec import BenchmarkSpec
 from heldout.benchmarks.truth import read_parquet
 from heldout.layout import labels_key
 from heldout.scoring import Truth
 from heldout.services import Services
 
-_CACHE: OrderedDict[tuple[str, str], pa.Array] = OrderedDict()
-_LOCK = threading.Lock()
-CACHE_SIZE = 16
+_SPLIT_IDS = Memo(16)  # per private store
 
 
 def split_ids(services: Services, spec: BenchmarkSpec, split: str) -> pa.Array:
     """Every id of the held-out ``split`` (as text), cached: dataset versions are immutable."""
     key = (spec.dataset, split)
-    with _LOCK:
-        if key in _CACHE:
-            return _CACHE[key]
-    table = read_parquet(services, labels_key(spec.dataset_name, spec.dataset_version, split))
-    ids = pc.cast(table.column("id").combine_chunks(), pa.string())
-    with _LOCK:
-        _CACHE[key] = ids
-        while len(_CACHE) > CACHE_SIZE:
-            _CACHE.popitem(last=False)
-    return ids
+    cached: pa.Array | None = _SPLIT_IDS.get(services.stores.private, key)
+    if cached is None:
+        table = read_parquet(services, labels_key(spec.dataset_name, spec.dataset_version,
+                                                  split))
+        cached = pc.cast(table.column("id").combine_chunks(), pa.string())
+        _SPLIT_IDS.put(services.stores.private, key, cached)
+    return cached
 
 
 def in_scope(services: Services, spec: BenchmarkSpec, split: str, truth: Truth,
