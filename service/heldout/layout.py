@@ -23,6 +23,7 @@ from heldout.names import (
 DATASETS_PREFIX = "datasets/"
 DRAFTS_PREFIX = "private/drafts/"
 LABELS_PREFIX = "private/labels/"
+REPORTS_PREFIX = "private/reports/"
 SUBMISSIONS_PREFIX = "private/submissions/"
 BENCHMARKS_PREFIX = "private/benchmarks/"
 DATA_DIR = "data/"
@@ -147,6 +148,20 @@ def labels_key(name: str, version: str, split: str) -> str:
 
 def labels_prefix(name: str, version: str) -> str:
     return f"{LABELS_PREFIX}{check_name(name)}/{check_version(version)}/"
+
+
+def report_key(name: str, version: str) -> str:
+    """The private ingest report of a version: held-out source names → ids, full statistics."""
+    return f"{reports_prefix(name, version)}ingest.json"
+
+
+def uploaded_report_key(name: str, version: str) -> str:
+    """A publisher's own report uploaded into a draft (merged into ``ingest.json``)."""
+    return f"{reports_prefix(name, version)}uploaded.json"
+
+
+def reports_prefix(name: str, version: str) -> str:
+    return f"{REPORTS_PREFIX}{check_name(name)}/{check_version(version)}/"
 
 
 def draft_key(name: str, version: str) -> str:

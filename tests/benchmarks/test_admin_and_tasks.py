@@ -185,3 +185,17 @@ def test_verification_benchmark_has_a_public_trial_list(local_bench: BenchApi) -
     assert doc["scores"]["public"]["metrics"]["eer"] == 0.0
     targets = sum(scores)
     assert 0 < targets < len(scores)  # both kinds of trials
+
+
+def test_gated_dataset_needs_its_terms_before_a_submission(local_bench: BenchApi) -> None:
+    local_bench.sync(spec())
+    api = local_bench.api
+    r = api.client.patch("/api/v1/admin/datasets/toy", headers=api.auth("root"),
+                         json={"visibility": "gated", "terms_text": "be nice",
+                               "terms_version": "1"})
+    assert r.status_code == 200, r.text
+    r = local_bench.submit("toy-cls", names(local_bench))
+    assert r.status_code == 403 and "terms" in r.json()["detail"]
+    assert api.client.post("/api/v1/datasets/toy/terms",
+                           headers=api.auth("alice")).status_code == 201
+    assert local_bench.submit("toy-cls", names(local_bench)).status_code == 202

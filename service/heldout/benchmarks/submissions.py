@@ -20,7 +20,7 @@ from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError as SAIntegrityError
 from sqlalchemy.orm import Session
 
-from heldout.accounts import audit
+from heldout.accounts import access, audit
 from heldout.accounts.roles import Principal
 from heldout.accounts.users import team_ids
 from heldout.benchmarks import phases, quota
@@ -146,6 +146,7 @@ def create_submission(services: Services, *, benchmark_id: str, user: Principal,
     now = phases.now_utc()
     with services.catalog.session() as session:
         row, spec = find(session, benchmark_id)
+        access.check_read(session, user, spec.dataset_name)  # gated: terms accepted first
         previous = _existing(session, user.id, idempotency_key)
         if previous is not None:
             return document(session, previous, row, spec, user)

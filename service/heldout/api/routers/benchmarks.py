@@ -8,6 +8,7 @@ from fastapi import APIRouter, Body, Depends, Path, Query, Request
 from fastapi.responses import Response
 from sqlalchemy import func, select
 
+from heldout.accounts import access
 from heldout.accounts.roles import Principal
 from heldout.api.deps import (
     MAX_OFFSET,
@@ -87,11 +88,13 @@ def create_benchmark(request: Request, body: dict[str, Any] = Body(
 def list_trials(request: Request, benchmark_id: str = BENCHMARK,
                 limit: int = Query(10000, ge=1, le=1_000_000),
                 offset: int = Query(0, ge=0, le=MAX_OFFSET),
+                user: Principal | None = Depends(optional_user),
                 services: Services = Depends(get_services)) -> dict[str, Any]:
     """Trials to score (``id``, ``enroll_id``, ``test_id``; never whether they match):
     a prediction file gives a ``score`` per trial ``id``."""
     with services.catalog.session() as session:
         _row, spec = registry.find(session, benchmark_id)
+        access.check_read(session, user, spec.dataset_name)  # the trials name its test ids
     if spec.task != "verification":
         raise NotFound(f"benchmark {spec.id!r} is not a verification benchmark: no trials")
     table = trials.public_trials(services, spec)
