@@ -29,7 +29,7 @@ def interval(scores: dict[str, Any] | None, metric: str) -> str:
 def print_warnings(doc: dict[str, Any]) -> None:
     """Warnings a benchmark carries (held-out labels public elsewhere, …), on stderr."""
     for warning in doc.get("warnings") or []:
-        errors.print(f"[yellow]warning:[/] {warning}", highlight=False)
+        errors.print(f"[yellow]warning:[/] {warning}", highlight=False, soft_wrap=True)
 
 
 def scores_table(title: str, scores: dict[str, Any]) -> Table:
