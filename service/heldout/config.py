@@ -45,6 +45,9 @@ class Settings(BaseSettings):
     draft_ttl_seconds: int = Field(default=24 * 3600, ge=0)
     rate_limit_per_minute: int = Field(default=1200, ge=0)  # per key or address; 0 = off
     rate_limit_burst: int = Field(default=300, ge=1)
+    # Per-publisher caps (admins have none); 0 = no cap.
+    max_open_drafts_per_user: int = Field(default=10, ge=0)
+    max_datasets_per_user: int = Field(default=100, ge=0)
 
     @model_validator(mode="after")
     def _refuse_default_secrets(self) -> Settings:

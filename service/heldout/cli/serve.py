@@ -12,6 +12,7 @@ from heldout.api.middleware import LOG_FORMAT, RequestIdFilter
 from heldout.cli.common import handle_errors, load_settings
 from heldout.cli.output import console
 from heldout.errors import HeldoutError
+from heldout.logsafe import EscapingFormatter
 from heldout.services import build_services
 from heldout.storage.factory import ensure_buckets
 
@@ -19,12 +20,13 @@ log = logging.getLogger("heldout.serve")
 
 
 def log_config(level: str) -> dict[str, object]:
-    """uvicorn's logging config: one stderr handler, the request id in every line."""
+    """uvicorn's logging config: one stderr handler, the request id in every line, control
+    characters escaped (:mod:`heldout.logsafe`)."""
     return {
         "version": 1,
         "disable_existing_loggers": False,
         "filters": {"request_id": {"()": RequestIdFilter}},
-        "formatters": {"default": {"format": LOG_FORMAT}},
+        "formatters": {"default": {"()": EscapingFormatter, "fmt": LOG_FORMAT}},
         "handlers": {"stderr": {"class": "logging.StreamHandler", "formatter": "default",
                                 "filters": ["request_id"], "stream": "ext://sys.stderr"}},
         "root": {"handlers": ["stderr"], "level": level.upper()},

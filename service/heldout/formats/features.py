@@ -35,6 +35,11 @@ _INT_RANGES = {
 }
 
 
+# Lists of lists …: deeper nesting than this is refused (it only ever comes from an attack,
+# and Arrow, Parquet and JSON code all recurse over it).
+MAX_DEPTH = 32
+
+
 def _short(value: Any, limit: int = 60) -> str:
     """A bounded repr of ``value`` for error messages."""
     if isinstance(value, bytes | bytearray | memoryview):
@@ -311,8 +316,10 @@ class Sequence(BaseFeature):
         return [self.feature.encode(item, f"{where}[{i}]") for i, item in enumerate(items)]
 
 
-def feature_from_hf(obj: Any, where: str = "feature") -> Feature:
-    """Build one feature from its Hugging Face JSON."""
+def feature_from_hf(obj: Any, where: str = "feature", depth: int = 0) -> Feature:
+    """Build one feature from its Hugging Face JSON (lists nest at most MAX_DEPTH deep)."""
+    if depth > MAX_DEPTH:
+        raise InvalidInput(f"{where[:80]}…: features nest more than {MAX_DEPTH} levels deep")
     if not isinstance(obj, Mapping) or "_type" not in obj:
         raise InvalidInput(f"{where}: expected a feature object with a '_type', got {_short(obj)}")
     kind = obj["_type"]
@@ -346,7 +353,7 @@ def feature_from_hf(obj: Any, where: str = "feature") -> Feature:
         length = obj.get("length", -1)
         if not _is_int(length):
             raise InvalidInput(f"{where}: list 'length' must be an integer")
-        return Sequence(feature_from_hf(obj.get("feature"), f"{where}[]"), int(length))
+        return Sequence(feature_from_hf(obj.get("feature"), f"{where}[]", depth + 1), int(length))
     raise InvalidInput(
         f"{where}: feature type {kind!r} is not supported "
         "(use Value, ClassLabel, Image, Audio or List)"

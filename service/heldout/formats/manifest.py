@@ -29,7 +29,7 @@ from heldout.names import check_name, check_split, check_version
 
 MANIFEST_FORMAT: Final = "heldout.manifest/1"
 SHARD_PATH = re.compile(
-    r"data/(?P<split>[a-z][a-z0-9_]{0,31})-(?P<i>\d{5})-of-(?P<n>\d{5})\.parquet"
+    r"data/(?P<split>[a-z][a-z0-9_]{0,31})-(?P<i>[0-9]{5})-of-(?P<n>[0-9]{5})\.parquet"
 )
 # SPDX ids and simple expressions ("MIT", "CC-BY-4.0", "Apache-2.0 OR MIT", "LicenseRef-x"),
 # also the lower-case ids used on dataset hubs ("cc-by-4.0", "other").

@@ -17,6 +17,7 @@ from heldout.accounts.roles import Principal
 from heldout.api import preview, views
 from heldout.api.deps import (
     MAX_OFFSET,
+    AuthFirstRoute,
     audit_request,
     client_ip,
     get_services,
@@ -33,7 +34,7 @@ from heldout.formats.manifest import Manifest
 from heldout.names import check_name, check_split
 from heldout.services import Services
 
-router = APIRouter(prefix="/api/v1", tags=["datasets"])
+router = APIRouter(prefix="/api/v1", tags=["datasets"], route_class=AuthFirstRoute)
 METADATA_FILES = ("manifest.json", "croissant.json", "README.md")
 MEDIA_TYPES = {
     "manifest.json": "application/json",
@@ -146,13 +147,18 @@ def get_dataset(
 
 @router.get("/datasets/{name}/versions/{version}", summary="The manifest of a version")
 def get_manifest(
+    request: Request,
     name: str = NAME,
     version: str = VERSION,
     user: Principal | None = Depends(optional_user),
     services: Services = Depends(get_services),
 ) -> Response:
-    """``manifest.json`` of ``name@version`` (``latest``: the newest committed)."""
+    """``manifest.json`` of ``name@version`` (``latest``: the newest committed); a read of a
+    gated or private dataset is audited."""
     opened = open_version(services, user, name, version)
+    if opened.audited:
+        audit_request(services, request, user, "dataset.manifest",
+                      f"{name}@{opened.manifest.version}", {"requested": version})
     return Response(opened.manifest.to_json(), media_type="application/json")
 
 

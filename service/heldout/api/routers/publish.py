@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import re
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -11,20 +12,21 @@ import anyio.from_thread
 import anyio.to_thread
 from fastapi import APIRouter, Depends, Path, Query, Request
 from fastapi.responses import JSONResponse, Response
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, ValidationError
 
 from heldout.accounts import access
+from heldout.accounts.quotas import check_publisher_quotas
 from heldout.accounts.roles import Principal
-from heldout.api.deps import audit_request, get_services, require_publisher
+from heldout.api.deps import AuthFirstRoute, audit_request, get_services, require_publisher
 from heldout.api.params import DRAFT_ID, NAME, SEMVER, SEMVER_SCHEMA, SPLIT
 from heldout.errors import InvalidInput
 from heldout.formats.features import Features
-from heldout.formats.manifest import ShardInfo
+from heldout.formats.manifest import LICENSE_PATTERN, TASK_PATTERN, ShardInfo
 from heldout.names import check_name, check_split, check_version
 from heldout.repository import DatasetMetadata, Draft
 from heldout.services import Services
 
-router = APIRouter(prefix="/api/v1", tags=["publishing"])
+router = APIRouter(prefix="/api/v1", tags=["publishing"], route_class=AuthFirstRoute)
 DRAFT = "/datasets/{name}/versions/{version}/drafts/{draft_id}"
 HOP_BYTES = 1024 * 1024  # body bytes moved per event-loop → worker-thread hop
 UPLOAD_PATH = r"^/api/v1/datasets/[^/]+/versions/[^/]+/drafts/[^/]+/(shards|labels)/"
@@ -94,6 +96,20 @@ class BodyReader(io.RawIOBase):
         return len(data)
 
 
+def check_metadata(metadata: DatasetMetadata) -> None:
+    """422 now for metadata the manifest would refuse at commit (an empty task, say)."""
+    for field, pattern in (("task", TASK_PATTERN), ("license", LICENSE_PATTERN)):
+        value = getattr(metadata, field)
+        if not re.fullmatch(pattern.removeprefix("^").removesuffix("$"), value):
+            raise InvalidInput(f"metadata.{field} {value[:80]!r} is not allowed: it must match "
+                               f"{pattern}")
+
+
+def _summary(exc: ValidationError) -> str:
+    return "; ".join(f"{'.'.join(str(p) for p in e['loc'])}: {e['msg']}"
+                     for e in exc.errors()[:5])
+
+
 def _declared_length(request: Request) -> int | None:
     value = request.headers.get("content-length")
     return int(value) if value is not None and value.isdigit() else None
@@ -120,8 +136,10 @@ def create_draft(
     check_name(name, "dataset name")
     check_version(body.version)
     features = Features.from_hf(body.features)
+    check_metadata(body.metadata)
     with services.catalog.session() as session:
         access.check_can_publish(session, user, name)
+        check_publisher_quotas(session, services.stores.private, services.settings, user, name)
     draft = services.repository.create_draft(name, body.version, features=features,
                                              metadata=body.metadata)
     audit_request(services, request, user, "draft.created", f"{name}@{body.version}",
@@ -195,8 +213,11 @@ def commit_draft(
 ) -> Response:
     """The server checks every shard's size, sha256 and row count (and the declared shards)."""
     draft = _open_draft(services, user, name, version, draft_id)
-    manifest = draft.commit(statistics=body.statistics, skipped_files=body.skipped_files,
-                            leakage=body.leakage, declared_shards=body.shards)
+    try:
+        manifest = draft.commit(statistics=body.statistics, skipped_files=body.skipped_files,
+                                leakage=body.leakage, declared_shards=body.shards)
+    except ValidationError as exc:  # what the publisher sent would make an invalid manifest
+        raise InvalidInput(f"the version's manifest would be invalid: {_summary(exc)}") from None
     audit_request(services, request, user, "version.committed", f"{name}@{version}",
            {"draft_id": draft_id, "rows": manifest.total_rows})
     return Response(manifest.to_json(), media_type="application/json")
