@@ -68,4 +68,6 @@ def serve(
         "heldout.api.app:app_from_env", factory=True, host=host, port=port,
         workers=None if reload else workers, reload=reload, log_config=log_config(log_level),
         proxy_headers=True, server_header=False,
+        # a worker importing the app on a busy machine can take longer than uvicorn's 5 s
+        timeout_worker_healthcheck=60,
     )
