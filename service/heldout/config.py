@@ -48,6 +48,7 @@ class Settings(BaseSettings):
     # Per-publisher caps (admins have none); 0 = no cap.
     max_open_drafts_per_user: int = Field(default=10, ge=0)
     max_datasets_per_user: int = Field(default=100, ge=0)
+    preview_concurrency: int = Field(default=2, ge=1)  # previews decoded at once per process
 
     @model_validator(mode="after")
     def _refuse_default_secrets(self) -> Settings:

@@ -54,6 +54,16 @@ def draft_key(name: str, version: str) -> str:
     return f"private/drafts/{check_name(name)}/{check_version(version)}.json"
 
 
+def preview_key(name: str, version: str, split: str, row: int, column: int,
+                extension: str) -> str:
+    """A cached preview (thumbnail or clip) of one media cell (private store: a cache, not
+    part of the version); ``column`` is the column's position among the features."""
+    if extension not in ("png", "wav") or row < 0 or column < 0:
+        raise ValueError(f"bad preview key part: {row}, {column}, {extension!r}")
+    return (f"private/previews/{check_name(name)}/{check_version(version)}/"
+            f"{check_split(split)}/{row}-{column}.{extension}")
+
+
 def submission_key(benchmark: str, submission_id: str) -> str:
     """Uploaded predictions of one submission (private store)."""
     submission = check_name(submission_id, "submission id")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import re
+import threading
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
@@ -49,6 +50,7 @@ def create_app(settings: Settings, services: Services | None = None) -> FastAPI:
     )
     app.state.services = services
     app.state.settings = settings
+    app.state.preview_slots = threading.BoundedSemaphore(settings.preview_concurrency)
     install_problem_handlers(app)
     app.include_router(health.router, responses=PROBLEM_RESPONSES)
     app.include_router(datasets.router, responses=PROBLEM_RESPONSES)

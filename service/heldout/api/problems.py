@@ -97,8 +97,9 @@ def error_response(exc: HeldoutError, instance: str | None = None) -> JSONRespon
     """The problem response of a typed Heldout error."""
     body = exc.to_problem(instance)
     status = int(body.pop("status"))
+    retry = body.get("retry_after")
     return problem_response(status, body.pop("type"), body.pop("title"), body.pop("detail"),
-                            **body)
+                            headers={"Retry-After": str(retry)} if retry else None, **body)
 
 
 def http_problem(status: int, detail: str, instance: str | None = None,

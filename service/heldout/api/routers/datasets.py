@@ -290,14 +290,14 @@ def get_preview(
     user: Principal | None = Depends(optional_user),
     services: Services = Depends(get_services),
 ) -> Response:
-    """A PNG of at most 128 px for images, the first 5 s as WAV for audio."""
+    """A PNG of at most 128 px for images, the first 5 s as WAV for audio (≤ 2 channels,
+    ≤ 48 kHz), made once and cached in the store; 503 with Retry-After while every preview
+    slot is busy; 422 for media too large to preview (checked from headers, not decoded)."""
     opened = open_version(services, user, name, version)
     manifest = opened.manifest
     check_split(split)
-    where = f"{name}@{manifest.version} {split}[{row_index}].{column}"
-    feature, value = preview.read_cell(services.stores.public, manifest, split, row_index,
-                                       column)
-    data, media_type = preview.make_preview(feature, value, where)
+    data, media_type = preview.preview_bytes(services.stores, manifest, split, row_index,
+                                             column, request.app.state.preview_slots)
     if opened.audited:
         audit_request(services, request, user, "dataset.preview",
                         f"{name}@{manifest.version}/{split}/{row_index}/{column}", {})
