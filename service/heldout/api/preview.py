@@ -27,6 +27,7 @@ from heldout.formats.features import Audio, Features, Image
 from heldout.formats.manifest import Manifest, ShardInfo
 from heldout.parquet_footer import read_footer
 from heldout.storage.base import ObjectStore, Stores
+from heldout.storage.rangefile import RangeFile
 
 MAX_PAGE = 100
 THUMBNAIL_PX = 128
@@ -39,41 +40,6 @@ MAX_SOURCE_RATE = 768_000
 MAX_SOURCE_CHANNELS = 64
 MAX_CLIP_RATE = 48_000  # clips: ≤ 2 channels at ≤ 48 kHz, ≤ 5 s → ≤ 960 KB of WAV
 CLIP_BLOCK = 16_384
-
-
-class RangeFile(io.RawIOBase):
-    """A seekable read-only file over a store object, every read a ranged GET."""
-
-    def __init__(self, store: ObjectStore, key: str, size: int) -> None:
-        self._store, self._key, self._size, self._pos = store, key, size, 0
-
-    def readable(self) -> bool:
-        return True
-
-    def seekable(self) -> bool:
-        return True
-
-    def tell(self) -> int:
-        return self._pos
-
-    def seek(self, offset: int, whence: int = io.SEEK_SET) -> int:
-        base = {io.SEEK_SET: 0, io.SEEK_CUR: self._pos, io.SEEK_END: self._size}[whence]
-        self._pos = max(0, base + offset)
-        return self._pos
-
-    def read(self, size: int | None = -1) -> bytes:
-        if size is None or size < 0:
-            size = self._size - self._pos
-        if size <= 0 or self._pos >= self._size:
-            return b""
-        data = self._store.get_range(self._key, self._pos, min(size, self._size - self._pos))
-        self._pos += len(data)
-        return data
-
-    def readinto(self, buffer: Any) -> int:
-        data = self.read(len(buffer))
-        buffer[: len(data)] = data
-        return len(data)
 
 
 @dataclass(frozen=True)

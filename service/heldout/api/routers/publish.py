@@ -22,6 +22,7 @@ from heldout.api.params import DRAFT_ID, NAME, SEMVER, SEMVER_SCHEMA, SPLIT
 from heldout.errors import InvalidInput
 from heldout.formats.features import Features
 from heldout.formats.manifest import LICENSE_PATTERN, TASK_PATTERN, ShardInfo
+from heldout.ingest.media_guard import check_draft_media
 from heldout.names import check_name, check_split, check_version
 from heldout.repository import DatasetMetadata, Draft
 from heldout.services import Services
@@ -213,6 +214,8 @@ def commit_draft(
 ) -> Response:
     """The server checks every shard's size, sha256 and row count (and the declared shards)."""
     draft = _open_draft(services, user, name, version, draft_id)
+    check_draft_media(services.stores.public, name, version, draft.features,
+                      draft.state.splits, set(draft.state.held_out))
     try:
         manifest = draft.commit(statistics=body.statistics, skipped_files=body.skipped_files,
                                 leakage=body.leakage, declared_shards=body.shards)
