@@ -9,6 +9,7 @@ from fastapi import Depends, Request, Response
 from fastapi.dependencies.models import Dependant
 from fastapi.routing import APIRoute
 
+from heldout.accounts import audit
 from heldout.accounts.roles import Principal
 from heldout.api.identity import scope_identity, verify
 from heldout.errors import Forbidden, Unauthorized
@@ -110,8 +111,6 @@ def request_id(request: Request) -> str | None:
 def audit_request(services: Services, request: Request, user: Principal | None, action: str,
                   target: str, detail: dict[str, Any] | None = None) -> None:
     """Append an audit event for this request: who, what, from where, with its request id."""
-    from heldout.accounts import audit
-
     with services.catalog.session() as session:
         audit.record(session, action, target, user_id=user.id if user else None,
                      client_ip=client_ip(request), request_id=request_id(request), detail=detail)

@@ -8,35 +8,14 @@ import os
 import typer
 
 from heldout.api.app import SKIP_MIGRATIONS_ENV
-from heldout.api.middleware import LOG_FORMAT, RequestIdFilter
 from heldout.cli.common import handle_errors, load_settings
 from heldout.cli.output import console
 from heldout.errors import HeldoutError
-from heldout.logsafe import EscapingFormatter
+from heldout.logs import log_config
 from heldout.services import build_services
 from heldout.storage.factory import ensure_buckets
 
 log = logging.getLogger("heldout.serve")
-
-
-def log_config(level: str) -> dict[str, object]:
-    """uvicorn's logging config: one stderr handler, the request id in every line, control
-    characters escaped (:mod:`heldout.logsafe`)."""
-    return {
-        "version": 1,
-        "disable_existing_loggers": False,
-        "filters": {"request_id": {"()": RequestIdFilter}},
-        "formatters": {"default": {"()": EscapingFormatter, "fmt": LOG_FORMAT}},
-        "handlers": {"stderr": {"class": "logging.StreamHandler", "formatter": "default",
-                                "filters": ["request_id"], "stream": "ext://sys.stderr"}},
-        "root": {"handlers": ["stderr"], "level": level.upper()},
-        "loggers": {
-            "uvicorn": {"handlers": [], "propagate": True},
-            "uvicorn.error": {"handlers": [], "propagate": True},
-            # heldout.api.access logs every request with its id, user and masked key
-            "uvicorn.access": {"handlers": [], "propagate": False, "level": "WARNING"},
-        },
-    }
 
 
 @handle_errors

@@ -2,8 +2,7 @@
 
 from heldout.client.audio import decode_audio
 from heldout.client.download import Download, default_cache_dir
-from heldout.client.http import Client, ConnectionFailed, ServerError
-from heldout.client.loader import load_dataset
+from heldout.client.http import Client, ConnectionFailed, ServerError, load_dataset
 
 __all__ = [
     "Client",

@@ -7,70 +7,27 @@ become the typed errors of :mod:`heldout.errors`, carrying the server's ``detail
 
 from __future__ import annotations
 
-import email.utils
 import os
-import random
 import time
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 from urllib.parse import quote, urljoin, urlsplit
 
 import httpx
 
-from heldout import errors as _errors
-from heldout.errors import HeldoutError
-
-if TYPE_CHECKING:
-    from heldout.client.download import Download, ProgressCallback
-    from heldout.formats.manifest import Manifest
+from heldout.client.download import Download, ProgressCallback, download_version
+from heldout.client.loader import Loaded, load_from_client
+from heldout.client.publish import publish_folder, upload_draft
+from heldout.client.retry import retry_delay
+from heldout.errors import ConnectionFailed, HeldoutError, ServerError, error_class
+from heldout.formats.manifest import Manifest
 
 DEFAULT_URL = "http://127.0.0.1:8000"
 API_PREFIX = "/api/v1"
 RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
 USER_AGENT = "heldout-client"
-
-
-class ServerError(HeldoutError):
-    """The server answered with an error status that maps to no more specific error."""
-
-    slug = "server-error"
-    title = "Server error"
-
-    def __init__(self, detail: str, status: int = 500, **extra: Any) -> None:
-        super().__init__(detail, **extra)
-        self.status = status  # type: ignore[misc]
-
-
-class ConnectionFailed(HeldoutError):
-    """The server could not be reached, even after retries."""
-
-    status = 503
-    slug = "connection-failed"
-    title = "Server unreachable"
-
-
-def _error_classes() -> dict[str, type[HeldoutError]]:
-    """Every typed error by its problem ``type`` slug."""
-    found: dict[str, type[HeldoutError]] = {}
-    stack: list[type[HeldoutError]] = [HeldoutError]
-    while stack:
-        cls = stack.pop()
-        found.setdefault(cls.slug, cls)
-        stack.extend(cls.__subclasses__())
-    return found
-
-
-_BY_STATUS: dict[int, type[HeldoutError]] = {
-    401: _errors.Unauthorized,
-    403: _errors.Forbidden,
-    404: _errors.NotFound,
-    409: _errors.Conflict,
-    413: _errors.PayloadTooLarge,
-    422: _errors.InvalidInput,
-    429: _errors.RateLimited,
-}
 
 
 def error_from_response(response: httpx.Response, what: str = "") -> HeldoutError:
@@ -92,26 +49,10 @@ def error_from_response(response: httpx.Response, what: str = "") -> HeldoutErro
         detail = f"not allowed: {detail}"
     extra = {"status_code": status, "problem": problem, "request": where}
     slug = str(problem.get("type", "")).rsplit("/", 1)[-1]
-    cls = _error_classes().get(slug) if slug else None
-    if cls is None or cls is HeldoutError or cls.status != status:
-        cls = _BY_STATUS.get(status)
-    if cls is None:
+    cls = error_class(status, slug)
+    if cls is None or cls is HeldoutError:
         return ServerError(f"{where}: HTTP {status}: {detail}", status, **extra)
     return cls(detail, **extra)
-
-
-def retry_delay(attempt: int, response: httpx.Response | None, base: float, cap: float) -> float:
-    """Seconds to wait before retry ``attempt`` (1-based): ``Retry-After`` or jittered backoff."""
-    if response is not None:
-        header = response.headers.get("Retry-After")
-        if header:
-            header = header.strip()
-            if header.isdigit():
-                return min(float(header), cap)
-            parsed = email.utils.parsedate_to_datetime(header) if header else None
-            if parsed is not None:
-                return max(0.0, min(parsed.timestamp() - time.time(), cap))
-    return random.uniform(0, min(cap, base * 2 ** (attempt - 1)))
 
 
 def normalize_url(url: str) -> str:
@@ -286,8 +227,6 @@ class Client:
 
     def manifest(self, name: str, version: str = "latest") -> Manifest:
         """The manifest of ``name@version`` (``latest`` resolves to the newest)."""
-        from heldout.formats.manifest import Manifest
-
         response = self.request("GET", f"/datasets/{quote(name)}/versions/{quote(version)}",
                                 what=f"manifest of {name}@{version}")
         return Manifest.from_json(response.content, where=f"manifest of {name}@{version}")
@@ -321,8 +260,6 @@ class Client:
         progress: ProgressCallback | None = None,
     ) -> Download:
         """Download (or reuse from the cache) a version's files; every sha256 is verified."""
-        from heldout.client.download import download_version
-
         return download_version(self, name, version, split=split,
                                 cache_dir=cache_dir or self.cache_dir, output_dir=output_dir,
                                 progress=progress)
@@ -342,8 +279,6 @@ class Client:
 
         A ``datasets.Dataset`` (or ``DatasetDict``), or ``pyarrow.Table``(s) with ``as_arrow``.
         """
-        from heldout.client.loader import load_from_client
-
         return load_from_client(self, name, split, version, cache_dir=cache_dir,
                                 decode=decode, as_arrow=as_arrow, keep_in_memory=keep_in_memory)
 
@@ -351,13 +286,38 @@ class Client:
     def publish_folder(self, folder: str | Path, name: str, version: str, **kwargs: Any
                        ) -> Manifest:
         """Upload a locally written version folder as a draft and commit it."""
-        from heldout.client.publish import publish_folder
-
         return publish_folder(self, folder, name, version, **kwargs)
 
     def upload_draft(self, folder: str | Path, name: str, version: str, **kwargs: Any
                      ) -> str:
         """Upload a folder's shards and labels into a new draft; returns the draft id."""
-        from heldout.client.publish import upload_draft
-
         return upload_draft(self, folder, name, version, **kwargs).draft_id
+
+
+def load_dataset(
+    name: str,
+    split: str | None = None,
+    version: str = "latest",
+    *,
+    url: str | None = None,
+    token: str | None = None,
+    cache_dir: str | Path | None = None,
+    decode: bool = True,
+    as_arrow: bool = False,
+    keep_in_memory: bool = False,
+) -> Loaded:
+    """Download a Heldout dataset (parallel, resumable, sha256-verified) and open it.
+
+    Returns a memory-mapped ``datasets.Dataset`` for one ``split``, a ``DatasetDict`` of all
+    splits when ``split`` is None, or — with ``as_arrow=True`` or ``decode=False`` — the raw
+    ``pyarrow.Table`` (a dict of them for all splits). ``url``/``token`` default to
+    ``HELDOUT_URL``/``HELDOUT_TOKEN``; ``cache_dir`` to ``HELDOUT_CACHE_DIR`` or
+    ``~/.cache/heldout``. A second call with a concrete version needs no network.
+
+    Memory-mapping needs an Arrow copy of each shard next to the Parquet files (made once,
+    while the download runs); ``keep_in_memory=True`` skips it and reads the Parquet shards
+    into RAM instead (faster for a dataset that fits in memory).
+    """
+    with Client(url, token, cache_dir=cache_dir) as client:
+        return load_from_client(client, name, split, version, cache_dir=cache_dir,
+                                decode=decode, as_arrow=as_arrow, keep_in_memory=keep_in_memory)

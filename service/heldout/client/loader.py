@@ -22,7 +22,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from heldout.client.download import STATE_DIR, Download, download_version
-from heldout.formats.manifest import SHARD_PATH
+from heldout.layout import is_shard_path
 
 if TYPE_CHECKING:
     from heldout.client.http import Client
@@ -145,7 +145,7 @@ class _Converter:
         self._futures: list[Future[Path]] = []
 
     def __call__(self, folder: Path, rel: str, sha256: str | None) -> None:
-        if sha256 is not None and SHARD_PATH.fullmatch(rel):
+        if sha256 is not None and is_shard_path(rel):
             self._futures.append(
                 self._pool.submit(convert_shard, folder / rel, arrow_path(folder, sha256)))
 
@@ -184,34 +184,3 @@ def load_from_client(
         return hf_dataset(download, split, decode, keep_in_memory)
     return _hf().DatasetDict({s: hf_dataset(download, s, decode, keep_in_memory)
                               for s in download.splits})
-
-
-def load_dataset(
-    name: str,
-    split: str | None = None,
-    version: str = "latest",
-    *,
-    url: str | None = None,
-    token: str | None = None,
-    cache_dir: str | Path | None = None,
-    decode: bool = True,
-    as_arrow: bool = False,
-    keep_in_memory: bool = False,
-) -> Loaded:
-    """Download a Heldout dataset (parallel, resumable, sha256-verified) and open it.
-
-    Returns a memory-mapped ``datasets.Dataset`` for one ``split``, a ``DatasetDict`` of all
-    splits when ``split`` is None, or — with ``as_arrow=True`` or ``decode=False`` — the raw
-    ``pyarrow.Table`` (a dict of them for all splits). ``url``/``token`` default to
-    ``HELDOUT_URL``/``HELDOUT_TOKEN``; ``cache_dir`` to ``HELDOUT_CACHE_DIR`` or
-    ``~/.cache/heldout``. A second call with a concrete version needs no network.
-
-    Memory-mapping needs an Arrow copy of each shard next to the Parquet files (made once,
-    while the download runs); ``keep_in_memory=True`` skips it and reads the Parquet shards
-    into RAM instead (faster for a dataset that fits in memory).
-    """
-    from heldout.client.http import Client
-
-    with Client(url, token, cache_dir=cache_dir) as client:
-        return load_from_client(client, name, split, version, cache_dir=cache_dir,
-                                decode=decode, as_arrow=as_arrow, keep_in_memory=keep_in_memory)
