@@ -20,7 +20,7 @@ from heldout.api.app import create_app
 from heldout.config import Settings
 from heldout.formats.features import Audio, ClassLabel, Features, Image, Value
 from heldout.repository import DatasetMetadata, DatasetRepository
-from heldout.storage.factory import build_stores
+from heldout.services import build_stores
 from tests.security.media import png_with_text
 from tests.security.server_process import server_process
 
