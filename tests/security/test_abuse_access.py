@@ -75,4 +75,7 @@ def test_every_router_authenticates_before_reading_the_body() -> None:
         module = importlib.import_module(f"{package.__name__}.{module_info.name}")
         for value in vars(module).values():
             if isinstance(value, APIRouter):
-                assert value.route_class is AuthFirstRoute, module.__name__
+                assert value.route_class is AuthFirstRoute, (
+                    f"{module.__name__}: build the router with APIRouter(..., "
+                    "route_class=AuthFirstRoute) from heldout.api.deps, so anonymous callers "
+                    "of its signed-in routes are refused before their body is parsed")
