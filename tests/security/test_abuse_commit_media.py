@@ -7,12 +7,23 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 
 from heldout.config import Settings
 from heldout.formats.writer import ShardWriter
-from tests.api.conftest import FEATURES, LABEL_COLUMNS, Api, Built, build_version, make_api
+from tests.api.conftest import (
+    FEATURES,
+    LABEL_COLUMNS,
+    METADATA,
+    Api,
+    Built,
+    build_version,
+    make_api,
+)
+from tests.live import make_key
 from tests.security.media import png_with_text
+from tests.security.server_process import server_process
 from tests.security.test_abuse_preview import png_bomb
 
 
@@ -62,3 +73,39 @@ def test_decompression_bombs_are_refused_from_their_header(server: Api,
                                                            tmp_path: Path) -> None:
     built = _replace_image(build_version(tmp_path / "b"), "train", 0, png_bomb())
     _refused(server, built, "13000×13000 pixels is more than")
+
+
+def _http_publish(url: str, key: str, built: Built) -> httpx.Response:
+    """What ``Api.publish`` does, over real HTTP."""
+    auth = {"Authorization": f"Bearer {key}"}
+    r = httpx.post(f"{url}/api/v1/datasets/pets/versions", headers=auth, timeout=60, json={
+        "version": "1.0.0", "features": FEATURES.to_hf(), "metadata": METADATA})
+    assert r.status_code == 201, r.text
+    base = f"{url}/api/v1/datasets/pets/versions/1.0.0/drafts/{r.json()['draft_id']}"
+    uploaded = []
+    for shard in built.shards:
+        r = httpx.put(f"{base}/shards/{Path(shard.path).name}", headers=auth, timeout=60,
+                      content=(built.folder / shard.path).read_bytes())
+        assert r.status_code == 200, r.text
+        uploaded.append(r.json())
+    assert built.labels is not None
+    r = httpx.put(f"{base}/labels/test", params={"label_columns": ",".join(LABEL_COLUMNS)},
+                  content=built.labels.read_bytes(), headers=auth, timeout=60)
+    assert r.status_code == 200, r.text
+    return httpx.post(f"{base}/commit", headers=auth, timeout=120,
+                      json={"shards": uploaded, "statistics": {}})
+
+
+@pytest.mark.slow
+def test_a_decompression_bomb_upload_costs_the_server_no_memory(
+        settings_for: Callable[..., Settings], tmp_path: Path) -> None:
+    settings = settings_for("local", tmp_path / "data")
+    key = make_key(settings, "pub", "publisher")
+    built = _replace_image(build_version(tmp_path / "b"), "train", 0, png_bomb())
+    with server_process(settings) as server:
+        baseline = server.peak_rss_mib()
+        r = _http_publish(server.url, key, built)
+        peak = server.peak_rss_mib()
+    assert r.status_code == 422 and "13000×13000 pixels" in r.json()["detail"]
+    print(f"bomb commit: peak RSS {baseline:.0f} MiB before, {peak:.0f} MiB after")
+    assert peak - baseline < 120, (baseline, peak)  # decoding it would take 507 MB
