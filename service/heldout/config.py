@@ -38,6 +38,8 @@ class Settings(BaseSettings):
     s3_retries: int = Field(default=2, ge=0)  # per request, on connection errors and 5xx
 
     database_url: str | None = None
+    # Set by ``heldout serve`` for its worker processes: it migrates once before they start.
+    skip_migrations: bool = False
     public_base_url: str = "http://127.0.0.1:8000"
     secret_key: SecretStr = SecretStr(DEVELOPMENT_SECRET)
 
@@ -52,6 +54,11 @@ class Settings(BaseSettings):
     max_open_drafts_per_user: int = Field(default=10, ge=0)
     max_datasets_per_user: int = Field(default=100, ge=0)
     preview_concurrency: int = Field(default=2, ge=1)  # previews decoded at once per process
+    # Benchmark service: `heldout serve` runs one scoring worker thread unless this is false;
+    # a claimed scoring job whose worker stops renewing it is reclaimed after the lease.
+    serve_worker: bool = True
+    scoring_lease_seconds: int = Field(default=300, ge=1)
+    rejected_daily_cap: int = Field(default=50, ge=0)  # rejected uploads per holder per UTC day
 
     @model_validator(mode="after")
     def _refuse_default_secrets(self) -> Settings:

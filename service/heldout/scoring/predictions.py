@@ -220,6 +220,12 @@ def _report_nulls(arr: pa.Array, column: str, problems: _Problems, phrase: str,
     return True
 
 
+def _report_wrong_type(problems: _Problems, column: str, expected: str, arr: pa.Array) -> None:
+    """Add a ``wrong_type`` problem: ``column`` must hold ``expected``, not ``arr.type``."""
+    problems.add("wrong_type", f"column {column!r} must hold {expected}, got {arr.type}",
+                 column=column, type=str(arr.type))
+
+
 def _require(table: pa.Table, columns: Sequence[str], problems: _Problems) -> None:
     absent = [c for c in columns if c not in table.column_names]
     if absent:
@@ -238,12 +244,7 @@ def _string_column(table: pa.Table, column: str, problems: _Problems) -> pa.Arra
     if pa.types.is_integer(arr.type) or pa.types.is_dictionary(arr.type):
         arr = pc.cast(arr, pa.string())
     if not (pa.types.is_string(arr.type) or pa.types.is_large_string(arr.type)):
-        problems.add(
-            "wrong_type",
-            f"column {column!r} must hold strings, got {arr.type}",
-            column=column,
-            type=str(arr.type),
-        )
+        _report_wrong_type(problems, column, "strings", arr)
         return None
     if _report_nulls(arr, column, problems, "is empty (null)", _rows):
         return None
@@ -281,12 +282,7 @@ def _float_column(
         or pa.types.is_floating(arr.type)
         or pa.types.is_null(arr.type)
     ):
-        problems.add(
-            "wrong_type",
-            f"column {column!r} must hold numbers, got {arr.type}",
-            column=column,
-            type=str(arr.type),
-        )
+        _report_wrong_type(problems, column, "numbers", arr)
         return None
     if _report_nulls(arr, column, problems, "has no value", row_of):
         return None
@@ -414,13 +410,8 @@ def _label_strings(arr: pa.Array, problems: _Problems) -> pa.Array | None:
     if pa.types.is_dictionary(arr.type):
         arr = pc.cast(arr, pa.string())
     if not (pa.types.is_string(arr.type) or pa.types.is_large_string(arr.type)):
-        problems.add(
-            "wrong_type",
-            f"column 'prediction' must hold label names (strings) or label indices "
-            f"(integers), got {arr.type}",
-            column="prediction",
-            type=str(arr.type),
-        )
+        _report_wrong_type(problems, "prediction",
+                           "label names (strings) or label indices (integers)", arr)
         return None
     if _report_nulls(arr, "prediction", problems, "is empty (null)", _rows):
         return None
@@ -480,12 +471,7 @@ def _list_scores(arr: pa.Array, c: int, problems: _Problems) -> NDArray[np.float
         or pa.types.is_large_list(arr.type)
         or pa.types.is_fixed_size_list(arr.type)
     ):
-        problems.add(
-            "wrong_type",
-            f"column 'scores' must hold lists of {c} numbers, got {arr.type}",
-            column="scores",
-            type=str(arr.type),
-        )
+        _report_wrong_type(problems, "scores", f"lists of {c} numbers", arr)
         return None
     if _report_nulls(arr, "scores", problems, "is empty (null)", _rows):
         return None
@@ -605,12 +591,7 @@ def speech_predictions(
     if pa.types.is_string(arr.type) or pa.types.is_large_string(arr.type):
         text = _string_column(table, "text", problems)
     else:
-        problems.add(
-            "wrong_type",
-            f"column 'text' must hold strings, got {arr.type}",
-            column="text",
-            type=str(arr.type),
-        )
+        _report_wrong_type(problems, "text", "strings", arr)
     problems.raise_if_any()
     assert text is not None
     take = pa.array(np.maximum(join.row, 0))

@@ -6,10 +6,10 @@ import logging
 from typing import Any
 
 from fastapi import APIRouter, Depends
-from fastapi.responses import JSONResponse
 
 from heldout.api.deps import AuthFirstRoute, get_services
-from heldout.api.problems import problem_response
+from heldout.api.problems import PROBLEM_CONTENT, problem_response
+from heldout.api.schemas.health import Health, Readiness
 from heldout.errors import PROBLEM_BASE
 from heldout.services import Services
 
@@ -17,14 +17,16 @@ log = logging.getLogger("heldout.api.health")
 router = APIRouter(tags=["health"], route_class=AuthFirstRoute)
 
 
-@router.get("/healthz", summary="The process is up")
-def healthz() -> dict[str, str]:
+@router.get("/healthz", summary="The process is up", response_model=Health)
+def healthz() -> Health:
     """Always 200 while the process serves requests."""
-    return {"status": "ok"}
+    return Health(status="ok")
 
 
 @router.get("/readyz", summary="Database and object store are reachable",
-            responses={503: {"description": "a dependency is down (named in `checks`)"}})
+            response_model=Readiness,
+            responses={503: {"description": "a dependency is down (named in `checks` and "
+                                            "`failed`)", "content": PROBLEM_CONTENT}})
 def readyz(services: Services = Depends(get_services)) -> Any:
     """200 when the catalog database and both stores answer; else 503 naming which failed
     (never the backend's error text, which may name hosts and credentials: that is logged)."""
@@ -50,4 +52,4 @@ def readyz(services: Services = Depends(get_services)) -> Any:
             + " (details are in the server log)",
             instance="/readyz", checks=checks, failed=failed,
         )
-    return JSONResponse({"status": "ready", "checks": checks})
+    return Readiness(status="ready", checks=checks)
