@@ -12,6 +12,7 @@ from starlette.datastructures import UploadFile
 from heldout.accounts.roles import Principal
 from heldout.api.deps import (
     MAX_OFFSET,
+    AuthFirstRoute,
     client_ip,
     get_services,
     request_id,
@@ -31,7 +32,7 @@ from heldout.benchmarks import actions, submissions
 from heldout.errors import InvalidInput
 from heldout.services import Services
 
-router = APIRouter(prefix="/api/v1", tags=["submissions"])
+router = APIRouter(prefix="/api/v1", tags=["submissions"], route_class=AuthFirstRoute)
 UPLOAD_PATH = r"^/api/v1/benchmarks/[^/]+/submissions$"
 MULTIPART_OVERHEAD = 1024 * 1024  # form fields and part headers around the file
 SUBMISSION = Path(description="submission id (from the upload's answer)")
