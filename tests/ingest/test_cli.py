@@ -18,6 +18,7 @@ def env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     monkeypatch.setenv("HELDOUT_STORAGE_BACKEND", "local")
     monkeypatch.delenv("HELDOUT_DATABASE_URL", raising=False)
     monkeypatch.delenv("HELDOUT_URL", raising=False)
+    assert CliRunner().invoke(app, ["db", "upgrade"]).exit_code == 0  # a publish needs a catalog
     return tmp_path
 
 
@@ -54,5 +55,5 @@ def test_build_digits(env: Path) -> None:
     result = CliRunner().invoke(app, ["datasets", "build", "digits", "--json"])
     assert result.exit_code == 0, result.output
     assert json.loads(result.stdout)["splits"]["test"] == 361
-    shown = CliRunner().invoke(app, ["datasets", "show", "digits"])
+    shown = CliRunner().invoke(app, ["datasets", "show", "digits", "--local"])
     assert shown.exit_code == 0 and "Class balance" in shown.output

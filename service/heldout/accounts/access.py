@@ -261,3 +261,17 @@ def check_can_publish(session: Session, user: Principal, name: str) -> Dataset:
         return dataset
     raise Forbidden(f"dataset {name!r} belongs to another publisher; only its owner or an "
                     "admin may publish versions of it")
+
+
+def check_can_manage(session: Session, user: Principal, name: str) -> Dataset:
+    """Raise unless ``user`` may change dataset ``name`` (its owner or an admin); its row.
+
+    Someone who may not even see it gets NotFound; someone who may read it, Forbidden.
+    """
+    check_name(name, "dataset name")
+    dataset = find_dataset(session, name)
+    if dataset is None or not may_see(session, user, dataset):
+        raise NotFound(f"dataset {name!r} does not exist")
+    if user.is_admin or (dataset.owner_id is not None and dataset.owner_id == user.id):
+        return dataset
+    raise Forbidden(f"dataset {name!r} is not yours: only its owner or an admin may change it")

@@ -1,5 +1,1 @@
-"""The HTTP API: ``create_app(settings)`` builds the FastAPI application."""
-
-from heldout.api.app import create_app
-
-__all__ = ["create_app"]
+"""The HTTP API: ``heldout.api.app.create_app(settings)`` builds the FastAPI application."""

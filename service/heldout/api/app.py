@@ -13,7 +13,7 @@ from heldout import __version__
 from heldout.api.middleware import BodyLimitMiddleware, RequestContextMiddleware
 from heldout.api.problems import PROBLEM_RESPONSES, install_problem_handlers
 from heldout.api.ratelimit import RateLimitMiddleware, TokenBuckets
-from heldout.api.routers import admin, datasets, health, publish
+from heldout.api.routers import account, admin, datasets, health, manage, publish
 from heldout.config import Settings
 from heldout.services import Services, build_services
 from heldout.storage.factory import ensure_buckets
@@ -24,11 +24,15 @@ JSON_BODY_LIMIT = 16 * 1024 * 1024
 SKIP_MIGRATIONS_ENV = "HELDOUT_SKIP_MIGRATIONS"
 
 
-def create_app(settings: Settings, services: Services | None = None) -> FastAPI:
-    """The API for ``settings``; builds (and on shutdown closes) Services unless given them."""
+def create_app(settings: Settings, services: Services | None = None, *,
+               migrate: bool | None = None) -> FastAPI:
+    """The API for ``settings``; builds (and on shutdown closes) Services unless given them,
+    applying migrations unless ``migrate`` is False (default: unless HELDOUT_SKIP_MIGRATIONS)."""
     owned = services is None
     if services is None:
-        services = build_services(settings, migrate=os.environ.get(SKIP_MIGRATIONS_ENV) != "1")
+        if migrate is None:
+            migrate = os.environ.get(SKIP_MIGRATIONS_ENV) != "1"
+        services = build_services(settings, migrate=migrate)
         if settings.storage_backend == "local":
             ensure_buckets(services.stores)  # folders only: no network
 
@@ -51,6 +55,8 @@ def create_app(settings: Settings, services: Services | None = None) -> FastAPI:
     app.include_router(datasets.router, responses=PROBLEM_RESPONSES)
     app.include_router(publish.router, responses=PROBLEM_RESPONSES)
     app.include_router(admin.router, responses=PROBLEM_RESPONSES)
+    app.include_router(account.router, responses=PROBLEM_RESPONSES)
+    app.include_router(manage.router, responses=PROBLEM_RESPONSES)
     upload_rules = [(re.compile(publish.UPLOAD_PATH), settings.max_upload_bytes)]
     app.add_middleware(BodyLimitMiddleware,
                        default_limit=min(JSON_BODY_LIMIT, settings.max_upload_bytes),

@@ -1,4 +1,4 @@
-"""``heldout datasets``: list and show what is published."""
+"""``heldout datasets list`` and ``show``: what a server (or, with --local, this machine) has."""
 
 from __future__ import annotations
 
@@ -6,79 +6,101 @@ from typing import Any
 
 import typer
 
-from heldout.catalog.datasets import list_datasets
-from heldout.cli.common import handle_errors, open_services
+from heldout.cli.common import handle_errors
 from heldout.cli.output import console, human_bytes, print_json, print_table
+from heldout.cli.remote import JSON_OPTION, TOKEN_OPTION, URL_OPTION, connect
 from heldout.formats.manifest import Manifest
 from heldout.names import parse_ref
 
-app = typer.Typer(help="Browse, publish and download datasets.", no_args_is_help=True)
-
-
-URL_OPTION = typer.Option(None, "--url", envvar="HELDOUT_URL",
-                          help="Ask this Heldout server (HELDOUT_URL; key from HELDOUT_TOKEN) "
-                               "instead of the local catalog and store.")
 LIST_COLUMNS = ("name", "latest_version", "task", "modality", "license", "visibility", "title")
+LOCAL_OPTION = typer.Option(
+    False, "--local", help="Operator: read this machine's catalog and store (HELDOUT_DATA_DIR) "
+                           "instead of a server.")
 
 
-def _remote_rows(url: str) -> list[dict[str, Any]]:
-    from heldout.client.http import Client
-
+def _remote_rows(url: str | None, token: str | None, filters: dict[str, str | None]
+                 ) -> list[dict[str, Any]]:
     rows: list[dict[str, Any]] = []
-    with Client(url) as client:
+    with connect(url, token) as client:
         while True:
-            page = client.list_datasets(offset=len(rows))
+            page = client.list_datasets(offset=len(rows), task=filters["task"],
+                                        modality=filters["modality"],
+                                        license=filters["license"], q=filters["q"])
             rows.extend({k: item.get(k) for k in LIST_COLUMNS} for item in page["items"])
             if not page["items"] or len(rows) >= page["total"]:
                 return rows
 
 
-@app.command("list")
+def _local_rows(filters: dict[str, str | None]) -> list[dict[str, Any]]:
+    from heldout.catalog.datasets import list_datasets
+    from heldout.cli.server import open_services
+
+    with open_services() as services, services.catalog.session() as session:
+        rows = [{k: getattr(d, k) for k in LIST_COLUMNS} for d in list_datasets(session)]
+    return [r for r in rows if _matches(r, filters)]
+
+
+def _matches(row: dict[str, Any], filters: dict[str, str | None]) -> bool:
+    for key in ("task", "modality"):
+        if filters[key] and row[key] != filters[key]:
+            return False
+    if filters["license"] and (row["license"] or "").lower() != filters["license"].lower():
+        return False
+    text = " ".join(str(row[k] or "") for k in ("name", "title")).lower()
+    return not filters["q"] or filters["q"].lower() in text
+
+
 @handle_errors
 def list_command(
+    task: str | None = typer.Option(None, "--task", help="Only this task, e.g. "
+                                    "image-classification."),
+    modality: str | None = typer.Option(None, "--modality", help="Only image, audio, …"),
+    license: str | None = typer.Option(None, "--license", help="Only this SPDX license id."),
+    search: str | None = typer.Option(None, "--search", help="Text in name, title or "
+                                      "description."),
     url: str | None = URL_OPTION,
-    as_json: bool = typer.Option(False, "--json", help="Print JSON instead of a table."),
+    token: str | None = TOKEN_OPTION,
+    local: bool = LOCAL_OPTION,
+    as_json: bool = JSON_OPTION,
 ) -> None:
-    """List datasets with their latest version (local catalog, or a server with --url)."""
-    rows = _remote_rows(url) if url else _local_rows()
+    """List datasets with their latest version."""
+    filters = {"task": task, "modality": modality, "license": license, "q": search}
+    rows = _local_rows(filters) if local else _remote_rows(url, token, filters)
     if as_json:
         print_json(rows)
         return
     if not rows:
-        console.print("no datasets yet (publish one, or run `heldout db reindex`)")
+        console.print("no datasets" + (" match" if any(filters.values()) else " yet"))
         return
     print_table(
         "Datasets",
         ["name", "latest", "task", "modality", "license", "visibility"],
         [[r["name"], r["latest_version"], r["task"], r["modality"], r["license"],
           r["visibility"]] for r in rows],
+        no_wrap=("name", "latest"),
     )
 
 
-def _local_rows() -> list[dict[str, Any]]:
-    with open_services() as services, services.catalog.session() as session:
-        return [{k: getattr(d, k) for k in LIST_COLUMNS} for d in list_datasets(session)]
-
-
-@app.command("show")
 @handle_errors
 def show_command(
     ref: str = typer.Argument(..., help="NAME or NAME@VERSION (default: latest)."),
     url: str | None = URL_OPTION,
+    token: str | None = TOKEN_OPTION,
+    local: bool = LOCAL_OPTION,
     as_json: bool = typer.Option(False, "--json", help="Print the manifest as JSON."),
 ) -> None:
-    """Show a dataset version: splits, features, statistics (local, or a server with --url)."""
+    """Show a dataset version: splits, features, statistics."""
     name, version = parse_ref(ref)
-    if url:
-        from heldout.client.http import Client
+    if local:
+        from heldout.cli.server import open_services
 
-        with Client(url) as client:
-            manifest = client.manifest(name, version)
-            versions = [v["version"] for v in client.dataset(name).get("versions", [])]
-    else:
         with open_services() as services:
             manifest = services.repository.manifest(name, version)
             versions = services.repository.list_versions(name)
+    else:
+        with connect(url, token) as client:
+            manifest = client.manifest(name, version)
+            versions = [v["version"] for v in client.dataset(name).get("versions", [])]
     if as_json:
         print_json(manifest.model_dump(mode="json"))
         return

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from enum import StrEnum
 from pathlib import Path
 from typing import Any
 
 import typer
 
-from heldout.cli.common import handle_errors, open_services
+from heldout.cli.common import handle_errors
 from heldout.cli.output import (
     console,
     print_json,
@@ -16,11 +18,21 @@ from heldout.cli.output import (
     transfer_callback,
     transfer_progress,
 )
-from heldout.errors import IngestError
+from heldout.cli.remote import TOKEN_OPTION, connect
+from heldout.cli.server import open_services
+from heldout.client.http import Client
+from heldout.errors import Forbidden, IngestError, Unauthorized
 from heldout.ingest import PublishOptions, PublishResult, publish_source
+from heldout.ingest.builtin import build_builtin, load_card
 from heldout.ingest.checks import NEAR_DUPLICATE_THRESHOLD
+from heldout.ingest.media import AUDIO_EXTENSIONS, IMAGE_EXTENSIONS
+from heldout.ingest.remote import publish_source_to_server
+from heldout.ingest.sources import FolderSource, HFSource, TableSource
 from heldout.ingest.sources.base import Source
+from heldout.ingest.splitting import parse_fractions
 from heldout.repository import DatasetMetadata
+
+DEFAULT_TASKS = {"image": "image-classification", "audio": "automatic-speech-recognition"}
 
 
 class SourceFormat(StrEnum):
@@ -40,8 +52,6 @@ class Builtin(StrEnum):
 
 
 def _guess_format(source: Path) -> SourceFormat:
-    from heldout.ingest.media import AUDIO_EXTENSIONS, IMAGE_EXTENSIONS
-
     if source.is_file():
         return SourceFormat.table
     if (source / "dataset_dict.json").is_file() or (source / "dataset_info.json").is_file():
@@ -59,8 +69,6 @@ def _make_source(source: Path, fmt: SourceFormat, *, fractions: dict[str, float]
                  seed: int, media_column: str | None, label_column: str | None,
                  split_column: str | None, id_column: str | None,
                  modality: str | None) -> Source:
-    from heldout.ingest.sources import FolderSource, HFSource, TableSource
-
     if fmt is SourceFormat.imagefolder:
         return FolderSource(source, "image", fractions=fractions, seed=seed)
     if fmt is SourceFormat.audiofolder:
@@ -116,141 +124,155 @@ def _report_failure(exc: IngestError) -> None:
                                              if k not in ("sha256", "splits"))] for p in leaks])
 
 
-def _publish_remote(server: str, source: Source, name: str, version: str,
+def _check_publisher(client: Client) -> None:
+    """Refuse early (before any file is read) if the key cannot publish on this server."""
+    if not client.token:
+        raise Unauthorized(f"publishing to {client.url} needs a publisher's API key: pass "
+                           "--token, set HELDOUT_TOKEN or run `heldout login`")
+    me = client.whoami()
+    if me.get("role") not in ("admin", "publisher"):
+        raise Forbidden(f"user {me.get('user')!r} has role {me.get('role')!r} on {client.url};"
+                        " publishing needs the publisher (or admin) role")
+
+
+def _publish_remote(client: Client, source: Source, name: str, version: str,
                     metadata: DatasetMetadata, options: PublishOptions, staging_dir: Path | None,
                     *, quiet: bool) -> PublishResult:
-    """Check and stage locally, then upload to ``server``; the result carries its manifest."""
-    from heldout.client.http import Client
-    from heldout.ingest.remote import publish_source_to_server
-
-    with Client(server) as client, transfer_progress(quiet) as bar:
+    """Check and stage locally, then upload to the client's server; the result carries its
+    committed manifest."""
+    with transfer_progress(quiet) as bar:
         task = bar.add_task(f"uploading {name}@{version}", total=None, visible=False)
-        progress = transfer_callback(bar, task)
-
-        result, committed = publish_source_to_server(client, source, name, version, metadata,
-                                                     options, staging_dir=staging_dir,
-                                                     upload_progress=progress)
+        result, committed = publish_source_to_server(
+            client, source, name, version, metadata, options, staging_dir=staging_dir,
+            upload_progress=transfer_callback(bar, task))
     result.manifest = committed
     if not quiet:
         console.print(f"uploaded to {client.url}")
     return result
 
 
-def register(datasets_app: typer.Typer) -> None:
-    """Add ``publish`` and ``build`` to the ``heldout datasets`` command group."""
+def _publish_local(source: Source, name: str, version: str, metadata: DatasetMetadata,
+                   options: PublishOptions) -> PublishResult:
+    with open_services() as services:
+        return publish_source(services.repository, source, name, version, metadata, options)
 
-    @datasets_app.command("publish")
-    @handle_errors
-    def publish_command(
-        source: Path = typer.Argument(..., exists=True, help="Folder, table file or "
-                                      "save_to_disk folder to publish."),
-        name: str = typer.Option(..., "--name", help="Dataset name (a-z, 0-9, . _ -)."),
-        version: str = typer.Option(..., "--version", help="Semantic version, e.g. 1.0.0."),
-        fmt: SourceFormat | None = typer.Option(None, "--format", help="Source format "
-                                                "(default: guessed)."),
-        task: str = typer.Option("", "--task", help="e.g. image-classification, "
-                                 "automatic-speech-recognition (default: from the modality)."),
-        license: str = typer.Option("other", "--license", help="SPDX license id."),
-        title: str = typer.Option("", "--title"),
-        description: str = typer.Option("", "--description"),
-        card: Path | None = typer.Option(None, "--card", exists=True, dir_okay=False,
-                                         help="Markdown dataset card (README)."),
-        held_out: list[str] = typer.Option([], "--held-out", help="Split whose labels stay "
-                                           "private (repeatable)."),
-        label_column: list[str] = typer.Option([], "--label-column", help="Columns withheld "
-                                               "from held-out splits (default: all but id and "
-                                               "media)."),
-        skip_invalid: bool = typer.Option(False, "--skip-invalid", help="Publish the valid "
-                                          "files and record the invalid ones."),
-        allow_leakage: bool = typer.Option(False, "--allow-leakage", help="Publish even if "
-                                           "a file is in more than one split."),
-        split_fractions: str = typer.Option("train=0.8,test=0.2", "--split-fractions",
-                                            help="Used when the source has no splits."),
-        seed: int = typer.Option(0, "--seed", help="Seed of the stratified split."),
-        media_column: str | None = typer.Option(None, "--media-column", help="Table: column "
-                                                "of file paths or bytes."),
-        class_column: str | None = typer.Option(None, "--class-column", help="Table: the "
-                                                "class label column."),
-        split_column: str | None = typer.Option(None, "--split-column", help="Table: the "
-                                                "split column."),
-        id_column: str | None = typer.Option(None, "--id-column", help="Table: the id column."),
-        modality: str | None = typer.Option(None, "--modality", help="Table: image or audio "
-                                            "(default: from file extensions)."),
-        near_threshold: int = typer.Option(NEAR_DUPLICATE_THRESHOLD, "--near-duplicate-bits",
-                                           help="pHash Hamming distance for near-duplicates."),
-        workers: int | None = typer.Option(None, "--workers", help="Worker processes "
-                                           "(default: all cores)."),
-        server: str | None = typer.Option(
-            None, "--server", envvar="HELDOUT_URL", show_envvar=False,
-            help="Publish to this Heldout server over HTTP with a publisher key "
-                 "(HELDOUT_TOKEN) instead of writing to the store directly.",
-        ),
-        staging_dir: Path | None = typer.Option(None, "--staging-dir", file_okay=False,
-                                                help="With --server: where the checked version "
-                                                "is staged before upload (default: temp)."),
-        as_json: bool = typer.Option(False, "--json", help="Print the result as JSON."),
-    ) -> None:
-        """Validate every file of SOURCE and publish it as NAME@VERSION.
 
-        Without --server the version is written to the configured store (HELDOUT_STORAGE_*);
-        with --server it is checked and staged locally, then uploaded and committed on the
-        server, which verifies every shard again. Either way a failure publishes nothing.
-        """
-        from heldout.ingest.splitting import parse_fractions
+@handle_errors
+def publish_command(
+    source: Path = typer.Argument(..., exists=True, help="Folder, table file or "
+                                  "save_to_disk folder to publish."),
+    name: str = typer.Option(..., "--name", help="Dataset name (a-z, 0-9, . _ -)."),
+    version: str = typer.Option(..., "--version", help="Semantic version, e.g. 1.0.0."),
+    fmt: SourceFormat | None = typer.Option(None, "--format", help="Source format "
+                                            "(default: guessed)."),
+    task: str = typer.Option("", "--task", help="e.g. image-classification, "
+                             "automatic-speech-recognition (default: from the modality)."),
+    license: str = typer.Option("other", "--license", help="SPDX license id."),
+    title: str = typer.Option("", "--title"),
+    description: str = typer.Option("", "--description"),
+    card: Path | None = typer.Option(None, "--card", exists=True, dir_okay=False,
+                                     help="Markdown dataset card (README)."),
+    held_out: list[str] = typer.Option([], "--held-out", help="Split whose labels stay "
+                                       "private (repeatable)."),
+    label_column: list[str] = typer.Option([], "--label-column", help="Columns withheld "
+                                           "from held-out splits (default: all but id and "
+                                           "media)."),
+    skip_invalid: bool = typer.Option(False, "--skip-invalid", help="Publish the valid "
+                                      "files and record the invalid ones."),
+    allow_leakage: bool = typer.Option(False, "--allow-leakage", help="Publish even if "
+                                       "a file is in more than one split."),
+    split_fractions: str = typer.Option("train=0.8,test=0.2", "--split-fractions",
+                                        help="Used when the source has no splits."),
+    seed: int = typer.Option(0, "--seed", help="Seed of the stratified split."),
+    media_column: str | None = typer.Option(None, "--media-column", help="Table: column "
+                                            "of file paths or bytes."),
+    class_column: str | None = typer.Option(None, "--class-column", help="Table: the "
+                                            "class label column."),
+    split_column: str | None = typer.Option(None, "--split-column", help="Table: the "
+                                            "split column."),
+    id_column: str | None = typer.Option(None, "--id-column", help="Table: the id column."),
+    modality: str | None = typer.Option(None, "--modality", help="Table: image or audio "
+                                        "(default: from file extensions)."),
+    near_threshold: int = typer.Option(NEAR_DUPLICATE_THRESHOLD, "--near-duplicate-bits",
+                                       help="pHash Hamming distance for near-duplicates."),
+    workers: int | None = typer.Option(None, "--workers", help="Worker processes "
+                                       "(default: all cores)."),
+    server: str | None = typer.Option(
+        None, "--server", "--url", metavar="URL",
+        help="Publish to this Heldout server over HTTP with a publisher's key instead of "
+             "writing to this machine's store. Only this flag selects a server: HELDOUT_URL "
+             "and `heldout login` do not.",
+    ),
+    token: str | None = TOKEN_OPTION,
+    staging_dir: Path | None = typer.Option(None, "--staging-dir", file_okay=False,
+                                            help="With --server: where the checked version "
+                                            "is staged before upload (default: temp)."),
+    as_json: bool = typer.Option(False, "--json", help="Print the result as JSON."),
+) -> None:
+    """Validate every file of SOURCE and publish it as NAME@VERSION.
 
-        fmt = fmt or _guess_format(source)
-        src = _make_source(source, fmt, fractions=parse_fractions(split_fractions), seed=seed,
+    With --server URL (a client command) the key is checked with the server first, then every
+    file is checked and staged locally, uploaded and committed on the server, which verifies
+    every shard again. Without --server (an operator command) the version is written to this
+    machine's catalog and store (HELDOUT_DATA_DIR, HELDOUT_STORAGE_*), which must exist.
+    Either way a failure publishes nothing.
+    """
+    client = connect(server, token, url_flag="--server") if server is not None else None
+    try:
+        if client is not None:
+            _check_publisher(client)
+        src = _make_source(source, fmt or _guess_format(source),
+                           fractions=parse_fractions(split_fractions), seed=seed,
                            media_column=media_column, label_column=class_column,
                            split_column=split_column, id_column=id_column, modality=modality)
-        default_task = {"image": "image-classification",
-                        "audio": "automatic-speech-recognition"}[src.kind]
         metadata = DatasetMetadata(
             title=title or name, description=description, license=license,
-            task=task or default_task, modality=src.kind, source={},
+            task=task or DEFAULT_TASKS[src.kind], modality=src.kind, source={},
             card_markdown=card.read_text(encoding="utf-8") if card else None,
         )
         options = PublishOptions(held_out=held_out, label_columns=label_column or None,
                                  skip_invalid=skip_invalid, allow_leakage=allow_leakage,
                                  near_duplicate_threshold=near_threshold, workers=workers,
                                  progress=not as_json)
-        try:
-            if server is not None:
-                result = _publish_remote(server, src, name, version, metadata, options,
-                                         staging_dir, quiet=as_json)
-            else:
-                with open_services() as services:
-                    result = publish_source(services.repository, src, name, version, metadata,
-                                            options)
-        except IngestError as exc:
-            _report_failure(exc)
-            raise
-        _print_result(result, as_json)
+        with _reporting_failures():
+            result = (_publish_remote(client, src, name, version, metadata, options,
+                                      staging_dir, quiet=as_json) if client is not None
+                      else _publish_local(src, name, version, metadata, options))
+    finally:
+        if client is not None:
+            client.close()
+    _print_result(result, as_json)
 
-    @datasets_app.command("build")
-    @handle_errors
-    def build_command(
-        dataset: Builtin = typer.Argument(..., help="Built-in dataset to build and publish."),
-        version: str | None = typer.Option(None, "--version", help="Version (default: the "
-                                           "card's)."),
-        as_json: bool = typer.Option(False, "--json", help="Print the result as JSON."),
-        if_missing: bool = typer.Option(
-            False, "--if-missing", help="Do nothing if this version is already published."
-        ),
-    ) -> None:
-        """Build a built-in dataset (digits, spoken-digits) and publish it."""
-        from heldout.ingest.builtin import build_builtin, load_card
 
-        with open_services() as services:
-            card, _ = load_card(dataset.value)
-            wanted = version or str(card["version"])
-            if if_missing and wanted in services.repository.list_versions(card["name"]):
-                console.print(f"{card['name']}@{wanted} is already published")
-                return
-            try:
-                result = build_builtin(services.repository, dataset.value, version=version,
-                                       progress=not as_json)
-            except IngestError as exc:
-                _report_failure(exc)
-                raise
-        _print_result(result, as_json)
+@contextmanager
+def _reporting_failures() -> Iterator[None]:
+    """Print the table of invalid or leaking files of a failed ingest, then re-raise."""
+    try:
+        yield
+    except IngestError as exc:
+        _report_failure(exc)
+        raise
 
+
+@handle_errors
+def build_command(
+    dataset: Builtin = typer.Argument(..., help="Built-in dataset to build and publish."),
+    version: str | None = typer.Option(None, "--version", help="Version (default: the "
+                                       "card's)."),
+    as_json: bool = typer.Option(False, "--json", help="Print the result as JSON."),
+    if_missing: bool = typer.Option(
+        False, "--if-missing", help="Do nothing if this version is already published."
+    ),
+) -> None:
+    """Build a built-in dataset (digits, spoken-digits) and publish it into this machine's
+    catalog and store (created if missing)."""
+    with open_services(create=True) as services:
+        card, _ = load_card(dataset.value)
+        wanted = version or str(card["version"])
+        if if_missing and wanted in services.repository.list_versions(card["name"]):
+            console.print(f"{card['name']}@{wanted} is already published")
+            return
+        with _reporting_failures():
+            result = build_builtin(services.repository, dataset.value, version=version,
+                                   progress=not as_json)
+    _print_result(result, as_json)

@@ -8,7 +8,6 @@ become the typed errors of :mod:`heldout.errors`, carrying the server's ``detail
 from __future__ import annotations
 
 import email.utils
-import os
 import random
 import time
 from collections.abc import Callable, Iterator, Mapping
@@ -20,14 +19,14 @@ from urllib.parse import quote, urljoin, urlsplit
 import httpx
 
 from heldout import errors as _errors
+from heldout.client.credentials import API_PREFIX, DEFAULT_URL, normalize_url, resolve
 from heldout.errors import HeldoutError
 
 if TYPE_CHECKING:
     from heldout.client.download import Download, ProgressCallback
     from heldout.formats.manifest import Manifest
 
-DEFAULT_URL = "http://127.0.0.1:8000"
-API_PREFIX = "/api/v1"
+__all__ = ["DEFAULT_URL", "Client", "ConnectionFailed", "ServerError", "normalize_url"]
 RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
 USER_AGENT = "heldout-client"
 
@@ -87,7 +86,8 @@ def error_from_response(response: httpx.Response, what: str = "") -> HeldoutErro
                  or response.reason_phrase).strip()
     where = what or f"{response.request.method} {response.request.url.path}"
     if status == 401:
-        detail = f"invalid or missing API key (set HELDOUT_TOKEN): {detail}"
+        detail = (f"invalid or missing API key (pass --token, set HELDOUT_TOKEN or run "
+                  f"`heldout login`): {detail}")
     elif status == 403:
         detail = f"not allowed: {detail}"
     extra = {"status_code": status, "problem": problem, "request": where}
@@ -114,14 +114,6 @@ def retry_delay(attempt: int, response: httpx.Response | None, base: float, cap:
     return random.uniform(0, min(cap, base * 2 ** (attempt - 1)))
 
 
-def normalize_url(url: str) -> str:
-    """``http://host:8000/`` or ``…/api/v1`` → ``http://host:8000`` (the API prefix is added)."""
-    url = url.strip().rstrip("/")
-    if not urlsplit(url).scheme:
-        url = "http://" + url
-    return url.removesuffix(API_PREFIX)
-
-
 def _origin(url: str) -> tuple[str, str, int | None]:
     parts = urlsplit(url)
     default = {"http": 80, "https": 443}.get(parts.scheme)
@@ -131,8 +123,10 @@ def _origin(url: str) -> tuple[str, str, int | None]:
 class Client:
     """A Heldout server: browse datasets, download and load them, publish new versions.
 
-    ``url`` defaults to ``HELDOUT_URL`` (else http://127.0.0.1:8000) and ``token`` to
-    ``HELDOUT_TOKEN``. The token is sent only to the server's own origin, never to the
+    ``url`` defaults to ``HELDOUT_URL``, else the URL saved by ``heldout login``, else
+    http://127.0.0.1:8000; ``token`` to ``HELDOUT_TOKEN``, else the saved key (only when the
+    URL is the saved one). ``url_source`` names where the URL came from, for messages. The
+    token is sent only to the server's own origin, never to the
     presigned object-store URLs it hands out.
     """
 
@@ -147,9 +141,12 @@ class Client:
         max_backoff: float = 30.0,
         workers: int = 8,
         cache_dir: str | Path | None = None,
+        url_source: str | None = None,
     ) -> None:
-        self.url = normalize_url(url or os.environ.get("HELDOUT_URL") or DEFAULT_URL)
-        self.token = token if token is not None else os.environ.get("HELDOUT_TOKEN") or None
+        target = resolve(url, token)
+        self.url = target.url
+        self.token = (token or None) if token is not None else target.token
+        self.url_source = url_source or ("the url argument" if url else target.url_source)
         self.max_retries = max_retries
         self.backoff = backoff
         self.max_backoff = max_backoff
@@ -225,12 +222,11 @@ class Client:
                 )
                 response = self._http.send(request, stream=True)
             except httpx.TransportError as exc:
-                if attempt > self.max_retries:
-                    raise ConnectionFailed(
-                        f"could not reach {urlsplit(url).netloc} ({what or method + ' ' + url}) "
-                        f"after {attempt} attempts: {exc or type(exc).__name__} "
-                        "(is the server running? set HELDOUT_URL)"
-                    ) from exc
+                # refused: the server is not there, so one quick retry is enough
+                refused = isinstance(exc, httpx.ConnectError)
+                if attempt > (1 if refused else self.max_retries):
+                    raise self._unreachable(url, what or f"{method} {url}", attempt,
+                                            exc) from exc
                 time.sleep(retry_delay(attempt, None, self.backoff, self.max_backoff))
                 continue
             if response.status_code in RETRY_STATUSES and attempt <= self.max_retries:
@@ -249,6 +245,17 @@ class Client:
                 response.close()
             return
 
+    def _unreachable(self, url: str, what: str, attempts: int, exc: Exception
+                     ) -> ConnectionFailed:
+        where = urlsplit(url)
+        server = f"{where.scheme}://{where.netloc}"
+        how = "" if server != self.url else f" (URL from {self.url_source})"
+        return ConnectionFailed(
+            f"could not reach {server}{how} while {what}, {attempts} attempt(s): "
+            f"{exc or type(exc).__name__}. Is the server running? Point at another one with "
+            "--url, HELDOUT_URL or `heldout login URL`"
+        )
+
     def request(self, method: str, path: str, **kwargs: Any) -> httpx.Response:
         """A whole (non-streaming) API request; ``path`` is relative to ``/api/v1``."""
         with self.stream(method, self.api_url(path), **kwargs) as response:
@@ -258,6 +265,12 @@ class Client:
     def get_json(self, path: str, **kwargs: Any) -> Any:
         """GET an API path and parse its JSON."""
         return self.request("GET", path, **kwargs).json()
+
+    # --- account -----------------------------------------------------------------------
+    def whoami(self) -> dict[str, Any]:
+        """The user of the key in use: ``{"user", "role", "teams", "key"}`` (401 without one)."""
+        result: dict[str, Any] = self.get_json("/whoami", what="checking the API key")
+        return result
 
     # --- browsing ----------------------------------------------------------------------
     def list_datasets(

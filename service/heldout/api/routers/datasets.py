@@ -26,6 +26,7 @@ from heldout.api.deps import (
 )
 from heldout.api.params import NAME, VERSION
 from heldout.api.streaming import object_response
+from heldout.catalog.datasets import latest_of
 from heldout.catalog.datasets import list_versions as catalog_versions
 from heldout.catalog.models import Dataset
 from heldout.errors import HeldoutError, NotFound
@@ -63,8 +64,8 @@ def open_version(services: Services, user: Principal | None, name: str, version:
     check_name(name, "dataset name")
     with services.catalog.session() as session:
         row = access.check_read(session, user, name)
-    if version == "latest" and row is not None and row.latest_version:
-        version = row.latest_version
+        if version == "latest" and row is not None:
+            version = latest_of(session, row)
     return Opened(row, services.repository.manifest(name, version))
 
 
