@@ -3,23 +3,14 @@
 from __future__ import annotations
 
 from fastapi import APIRouter, Depends
-from pydantic import BaseModel, Field
 
 from heldout.accounts.roles import Principal
 from heldout.accounts.users import team_names
 from heldout.api.deps import get_services, require_user
+from heldout.api.schemas.account import WhoAmI
 from heldout.services import Services
 
 router = APIRouter(prefix="/api/v1", tags=["account"])
-
-
-class WhoAmI(BaseModel):
-    """The user an API key belongs to."""
-
-    user: str = Field(description="user name")
-    role: str = Field(description="admin, publisher, participant or lab")
-    teams: list[str] = Field(description="teams the user belongs to")
-    key: str = Field(description="the key in use, masked to its prefix and last 4 characters")
 
 
 @router.get("/whoami", response_model=WhoAmI, summary="The user of the API key sent")

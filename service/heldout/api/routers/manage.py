@@ -9,69 +9,18 @@ from __future__ import annotations
 from typing import Any
 
 from fastapi import APIRouter, Depends, Request
-from pydantic import BaseModel, Field, model_validator
 from sqlalchemy.orm import Session
 
 from heldout.accounts import access, users
 from heldout.accounts.roles import Principal
 from heldout.api.deps import audit_request, get_services, require_user
 from heldout.api.params import NAME, SEMVER
+from heldout.api.schemas.manage import DatasetChanges, DatasetSettings, Grant, Yank
 from heldout.catalog import lifecycle
 from heldout.catalog.models import Dataset, User, iso
 from heldout.services import Services
 
 router = APIRouter(prefix="/api/v1", tags=["managing datasets"])
-
-
-class DatasetChanges(BaseModel):
-    """What to change; absent fields stay as they are."""
-
-    visibility: str | None = Field(None, description="public, gated or private")
-    terms_version: str | None = Field(None, description="version of the terms, e.g. 2026-12")
-    terms_text: str | None = Field(None, description="terms users accept (gated datasets)")
-    title: str | None = Field(None, max_length=200)
-    description: str | None = Field(None, max_length=20_000)
-    deprecated: bool | None = Field(None, description="true: deprecate (needs a message)")
-    deprecation_message: str | None = Field(None, description="why, and what to use instead")
-    latest: str | None = Field(None, description="pin `latest` to this version (a pre-release "
-                                                 "too); null: back to the newest release")
-
-
-class Grant(BaseModel):
-    """A user or a team allowed to read a private dataset (exactly one of the two)."""
-
-    user: str | None = None
-    team: str | None = None
-
-    @model_validator(mode="after")
-    def _one(self) -> Grant:
-        if (self.user is None) == (self.team is None):
-            raise ValueError("a grant names exactly one of 'user' or 'team'")
-        return self
-
-
-class Yank(BaseModel):
-    """Why a version is yanked (shown to whoever still downloads it)."""
-
-    reason: str = Field(min_length=1, max_length=lifecycle.REASON_MAX)
-
-
-class DatasetSettings(BaseModel):
-    """What the owner can change, as it is now."""
-
-    name: str
-    owner: str | None
-    visibility: str
-    terms_version: str | None
-    title: str
-    description: str
-    deprecated: bool
-    deprecation_message: str | None
-    deprecated_at: str | None
-    latest_version: str | None
-    pinned_latest: str | None
-    grants: list[str]
-    yanked: dict[str, str] = Field(description="yanked version → reason")
 
 
 def _settings(session: Session, dataset: Dataset) -> DatasetSettings:
