@@ -16,9 +16,11 @@ from pathlib import Path
 
 import pytest
 
+from heldout.accounts.audit import list_events
 from heldout.config import Settings
 from heldout.services import build_services
 from tests.helpers import publish_tiny
+from tests.ingest.conftest import image_bytes, write
 from tests.live import free_port, make_key, running_api
 
 HELDOUT = str(Path(sys.executable).parent / "heldout")
@@ -154,3 +156,63 @@ def test_version_and_help_say_which_commands_are_which(user: User) -> None:
     assert "Operator commands (this machine's catalog and store)" in root
     assert "Operator command:" in user.run("users", "list", "--help").stdout
     assert "Client command:" in user.run("datasets", "pull", "--help").stdout
+
+
+def image_folder(root: Path) -> Path:
+    """A tiny ``root/{split}/{class}/{i}.png`` folder."""
+    for s, split in enumerate(("train", "test")):
+        for c, cls in enumerate(("cat", "dog")):
+            for i in range(2):
+                write(root / split / cls / f"{i}.png", image_bytes(100 * s + 10 * c + i))
+    return root
+
+
+@pytest.mark.slow
+def test_owner_manages_visibility_grants_yank_and_latest(tmp_path: Path,
+                                                         live: tuple[Settings, str]) -> None:
+    settings, url = live
+    pat, ann = User(tmp_path / "pat"), User(tmp_path / "ann")
+    assert pat.run("login", url, "--token", make_key(settings, "pat", "publisher")).returncode == 0
+    assert ann.run("login", url, "--token", make_key(settings, "ann", "participant")
+                   ).returncode == 0
+    source = image_folder(tmp_path / "src")
+
+    def publish(version: str, *extra: str) -> None:
+        done = pat.run("datasets", "publish", str(source), "--name", "pets", "--version", version,
+                       "--server", url, "--held-out", "test", "--workers", "1", "--json", *extra)
+        assert done.returncode == 0, done.stderr + done.stdout
+
+    publish("1.0.0", "--visibility", "private")
+    assert [r["name"] for r in ann.json("datasets", "list")] == ["tiny"]  # not even listed
+    hidden = ann.run("datasets", "show", "pets", "--json")
+    assert json.loads(hidden.stdout)["error"]["type"] == "not-found"
+    granted = pat.json("datasets", "manage", "pets", "--grant-user", "ann")
+    assert granted["visibility"] == "private" and granted["grants"] == ["user ann"]
+    assert ann.json("datasets", "show", "pets")["version"] == "1.0.0"
+    not_hers = ann.run("datasets", "manage", "pets", "--visibility", "public")
+    assert not_hers.returncode == 1 and "only its owner or an admin" in not_hers.stderr
+
+    publish("1.1.0")
+    yanked = pat.json("datasets", "yank", "pets@1.1.0", "--reason", "mislabelled dogs")
+    assert yanked["yanked"] == {"1.1.0": "mislabelled dogs"}
+    assert ann.json("datasets", "show", "pets")["version"] == "1.0.0"  # latest skips it
+    assert [r["latest_version"] for r in ann.json("datasets", "list") if r["name"] == "pets"
+            ] == ["1.0.0"]
+    pulled = ann.run("datasets", "pull", "pets@1.1.0", "-o", str(tmp_path / "old"), "--json")
+    assert pulled.returncode == 0, pulled.stderr
+    assert "warning: pets@1.1.0 is yanked: mislabelled dogs" in pulled.stderr
+
+    publish("2.0.0-beta")
+    assert ann.json("datasets", "show", "pets")["version"] == "1.0.0"  # never a pre-release
+    pinned = pat.json("datasets", "manage", "pets", "--latest", "2.0.0-beta")
+    assert pinned["latest_version"] == "2.0.0-beta"
+    assert ann.json("datasets", "show", "pets")["version"] == "2.0.0-beta"
+
+    services = build_services(settings)
+    try:
+        with services.catalog.session() as session:
+            events, _ = list_events(session, target_prefix="pets@1.1.0")
+            actions = [e["action"] for e in events]
+    finally:
+        services.close()
+    assert "dataset.version_yanked" in actions

@@ -275,3 +275,14 @@ def check_can_manage(session: Session, user: Principal, name: str) -> Dataset:
     if user.is_admin or (dataset.owner_id is not None and dataset.owner_id == user.id):
         return dataset
     raise Forbidden(f"dataset {name!r} is not yours: only its owner or an admin may change it")
+
+
+def ensure_dataset(session: Session, name: str) -> Dataset:
+    """The catalog row of ``name``, created (with no owner) if it has none yet."""
+    check_name(name, "dataset name")
+    dataset = find_dataset(session, name)
+    if dataset is None:
+        dataset = Dataset(name=name)
+        session.add(dataset)
+        session.flush()
+    return dataset

@@ -91,3 +91,18 @@ def yanked_versions(session: Session, dataset: Dataset) -> dict[str, str]:
     rows = session.execute(select(DatasetVersion.version, DatasetVersion.yank_reason).where(
         DatasetVersion.dataset_id == dataset.id, DatasetVersion.yanked_at.is_not(None))).all()
     return {version: reason or "" for version, reason in rows}
+
+
+WARNING_HEADER = "X-Heldout-Warning"
+
+
+def lifecycle_warning(session: Session, dataset: Dataset, version: str) -> str | None:
+    """What a reader of ``version`` should be told: yanked (and why), deprecated (and why)."""
+    notes = []
+    row = session.scalar(select(DatasetVersion).where(
+        DatasetVersion.dataset_id == dataset.id, DatasetVersion.version == version))
+    if row is not None and row.yanked_at is not None:
+        notes.append(f"{dataset.name}@{version} is yanked: {row.yank_reason}")
+    if dataset.deprecated_at is not None:
+        notes.append(f"{dataset.name} is deprecated: {dataset.deprecation_message}")
+    return "; ".join(notes) or None

@@ -9,6 +9,10 @@ or a ``typer.Typer`` app. The module is imported only when the command runs, so 
 
 from __future__ import annotations
 
+import sys
+import warnings
+from typing import TextIO
+
 import typer
 
 from heldout import __version__
@@ -25,6 +29,10 @@ DATASETS_COMMANDS: list[Entry] = [
           "heldout.cli.terms:terms_command"),
     Entry("publish", "Check a folder or table and publish it (to a server with --server, "
           "else into this machine's store).", CLIENT, "heldout.cli.publish:publish_command"),
+    Entry("manage", "Show or change a dataset you own: visibility, terms, grants, text, "
+          "deprecation, latest.", CLIENT, "heldout.cli.manage:manage_command"),
+    Entry("yank", "Yank a version you own (hidden from latest and listings) or --undo.", CLIENT,
+          "heldout.cli.manage:yank_command"),
     Entry("build", "Build a built-in dataset (digits, spoken-digits) into this machine's "
           "store.", OPERATOR, "heldout.cli.publish:build_command"),
     Entry("access", "Show or change who may read a dataset (visibility, terms, grants).",
@@ -79,6 +87,13 @@ def root(
     """
 
 
+def _show_warning(message: Warning | str, category: type[Warning], filename: str, lineno: int,
+                  file: TextIO | None = None, line: str | None = None) -> None:
+    """Warnings (a yanked version, a deprecated dataset) as one ``warning:`` line."""
+    sys.stderr.write(f"warning: {message}\n")
+
+
 def main() -> None:
     """The ``heldout`` console script."""
+    warnings.showwarning = _show_warning
     run_guarded(app)

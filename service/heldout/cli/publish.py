@@ -3,14 +3,17 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from enum import StrEnum
 from pathlib import Path
 from typing import Any
 
 import typer
 
+from heldout.accounts.access import ensure_dataset, set_access
+from heldout.accounts.audit import record
 from heldout.cli.common import handle_errors
+from heldout.cli.manage import read_terms
 from heldout.cli.output import (
     console,
     print_json,
@@ -124,6 +127,15 @@ def _report_failure(exc: IngestError) -> None:
                                              if k not in ("sha256", "splits"))] for p in leaks])
 
 
+def _metadata(src: Source, title: str, description: str, license: str, task: str,
+              card: Path | None) -> DatasetMetadata:
+    return DatasetMetadata(
+        title=title, description=description, license=license,
+        task=task or DEFAULT_TASKS[src.kind], modality=src.kind, source={},
+        card_markdown=card.read_text(encoding="utf-8") if card else None,
+    )
+
+
 def _check_publisher(client: Client) -> None:
     """Refuse early (before any file is read) if the key cannot publish on this server."""
     if not client.token:
@@ -136,15 +148,15 @@ def _check_publisher(client: Client) -> None:
 
 
 def _publish_remote(client: Client, source: Source, name: str, version: str,
-                    metadata: DatasetMetadata, options: PublishOptions, staging_dir: Path | None,
-                    *, quiet: bool) -> PublishResult:
+                    metadata: DatasetMetadata, options: PublishOptions, access: dict[str, Any],
+                    staging_dir: Path | None, *, quiet: bool) -> PublishResult:
     """Check and stage locally, then upload to the client's server; the result carries its
     committed manifest."""
     with transfer_progress(quiet) as bar:
         task = bar.add_task(f"uploading {name}@{version}", total=None, visible=False)
         result, committed = publish_source_to_server(
             client, source, name, version, metadata, options, staging_dir=staging_dir,
-            upload_progress=transfer_callback(bar, task))
+            upload_progress=transfer_callback(bar, task), access=access or None)
     result.manifest = committed
     if not quiet:
         console.print(f"uploaded to {client.url}")
@@ -152,61 +164,90 @@ def _publish_remote(client: Client, source: Source, name: str, version: str,
 
 
 def _publish_local(source: Source, name: str, version: str, metadata: DatasetMetadata,
-                   options: PublishOptions) -> PublishResult:
+                   options: PublishOptions, access: dict[str, Any]) -> PublishResult:
     with open_services() as services:
+        if access:  # before the commit, so the version is never readable by others
+            with services.catalog.session() as session:
+                set_access(session, ensure_dataset(session, name), **access)
+                record(session, "dataset.changed", name, detail={
+                    k: v for k, v in access.items() if k != "terms_text"} | {"via": "cli"})
         return publish_source(services.repository, source, name, version, metadata, options)
+
+
+SOURCE_ARG = typer.Argument(..., exists=True, help="Folder, table file or save_to_disk folder "
+                            "to publish.")
+FORMAT_OPTION = typer.Option(None, "--format", help="Source format (default: guessed).")
+TASK_OPTION = typer.Option("", "--task", help="e.g. image-classification, "
+                           "automatic-speech-recognition (default: from the modality).")
+CARD_OPTION = typer.Option(None, "--card", exists=True, dir_okay=False,
+                           help="Markdown dataset card (README).")
+HELD_OUT_OPTION = typer.Option([], "--held-out", help="Split whose labels stay private "
+                               "(repeatable).")
+WITHHOLD_OPTION = typer.Option([], "--label-column", help="Columns withheld from held-out "
+                               "splits (default: all but id and media).")
+SKIP_OPTION = typer.Option(False, "--skip-invalid", help="Publish the valid files and record "
+                           "the invalid ones.")
+LEAK_OPTION = typer.Option(False, "--allow-leakage", help="Publish even if a file is in more "
+                           "than one split.")
+FRACTIONS_OPTION = typer.Option("train=0.8,test=0.2", "--split-fractions",
+                                help="Used when the source has no splits.")
+MEDIA_OPTION = typer.Option(None, "--media-column", help="Table: column of file paths or "
+                            "bytes.")
+CLASS_OPTION = typer.Option(None, "--class-column", help="Table: the class label column.")
+SPLIT_OPTION = typer.Option(None, "--split-column", help="Table: the split column.")
+ID_OPTION = typer.Option(None, "--id-column", help="Table: the id column.")
+MODALITY_OPTION = typer.Option(None, "--modality", help="Table: image or audio (default: from "
+                               "file extensions).")
+NEAR_OPTION = typer.Option(NEAR_DUPLICATE_THRESHOLD, "--near-duplicate-bits",
+                           help="pHash Hamming distance for near-duplicates.")
+WORKERS_OPTION = typer.Option(None, "--workers", help="Worker processes (default: all cores).")
+SERVER_OPTION = typer.Option(
+    None, "--server", "--url", metavar="URL",
+    help="Publish to this Heldout server over HTTP with a publisher's key instead of writing "
+         "to this machine's store. Only this flag selects a server: HELDOUT_URL and "
+         "`heldout login` do not (the key does come from --token, HELDOUT_TOKEN or the login "
+         "saved for this URL).")
+STAGING_OPTION = typer.Option(None, "--staging-dir", file_okay=False,
+                              help="With --server: where the checked version is staged before "
+                                   "upload (default: temp).")
+VISIBILITY_OPTION = typer.Option(None, "--visibility", help="Commit it as public, gated or "
+                                 "private (default: public, or as the dataset already is).")
+TERMS_FILE_OPTION = typer.Option(None, "--terms-file", exists=True, dir_okay=False,
+                                 help="Terms users accept first (with --visibility gated).")
+TERMS_VERSION_OPTION = typer.Option(None, "--terms-version", help="Version of the terms "
+                                    "(default: today).")
 
 
 @handle_errors
 def publish_command(
-    source: Path = typer.Argument(..., exists=True, help="Folder, table file or "
-                                  "save_to_disk folder to publish."),
+    source: Path = SOURCE_ARG,
     name: str = typer.Option(..., "--name", help="Dataset name (a-z, 0-9, . _ -)."),
     version: str = typer.Option(..., "--version", help="Semantic version, e.g. 1.0.0."),
-    fmt: SourceFormat | None = typer.Option(None, "--format", help="Source format "
-                                            "(default: guessed)."),
-    task: str = typer.Option("", "--task", help="e.g. image-classification, "
-                             "automatic-speech-recognition (default: from the modality)."),
+    fmt: SourceFormat | None = FORMAT_OPTION,
+    task: str = TASK_OPTION,
     license: str = typer.Option("other", "--license", help="SPDX license id."),
     title: str = typer.Option("", "--title"),
     description: str = typer.Option("", "--description"),
-    card: Path | None = typer.Option(None, "--card", exists=True, dir_okay=False,
-                                     help="Markdown dataset card (README)."),
-    held_out: list[str] = typer.Option([], "--held-out", help="Split whose labels stay "
-                                       "private (repeatable)."),
-    label_column: list[str] = typer.Option([], "--label-column", help="Columns withheld "
-                                           "from held-out splits (default: all but id and "
-                                           "media)."),
-    skip_invalid: bool = typer.Option(False, "--skip-invalid", help="Publish the valid "
-                                      "files and record the invalid ones."),
-    allow_leakage: bool = typer.Option(False, "--allow-leakage", help="Publish even if "
-                                       "a file is in more than one split."),
-    split_fractions: str = typer.Option("train=0.8,test=0.2", "--split-fractions",
-                                        help="Used when the source has no splits."),
+    card: Path | None = CARD_OPTION,
+    held_out: list[str] = HELD_OUT_OPTION,
+    label_column: list[str] = WITHHOLD_OPTION,
+    skip_invalid: bool = SKIP_OPTION,
+    allow_leakage: bool = LEAK_OPTION,
+    split_fractions: str = FRACTIONS_OPTION,
     seed: int = typer.Option(0, "--seed", help="Seed of the stratified split."),
-    media_column: str | None = typer.Option(None, "--media-column", help="Table: column "
-                                            "of file paths or bytes."),
-    class_column: str | None = typer.Option(None, "--class-column", help="Table: the "
-                                            "class label column."),
-    split_column: str | None = typer.Option(None, "--split-column", help="Table: the "
-                                            "split column."),
-    id_column: str | None = typer.Option(None, "--id-column", help="Table: the id column."),
-    modality: str | None = typer.Option(None, "--modality", help="Table: image or audio "
-                                        "(default: from file extensions)."),
-    near_threshold: int = typer.Option(NEAR_DUPLICATE_THRESHOLD, "--near-duplicate-bits",
-                                       help="pHash Hamming distance for near-duplicates."),
-    workers: int | None = typer.Option(None, "--workers", help="Worker processes "
-                                       "(default: all cores)."),
-    server: str | None = typer.Option(
-        None, "--server", "--url", metavar="URL",
-        help="Publish to this Heldout server over HTTP with a publisher's key instead of "
-             "writing to this machine's store. Only this flag selects a server: HELDOUT_URL "
-             "and `heldout login` do not.",
-    ),
+    media_column: str | None = MEDIA_OPTION,
+    class_column: str | None = CLASS_OPTION,
+    split_column: str | None = SPLIT_OPTION,
+    id_column: str | None = ID_OPTION,
+    modality: str | None = MODALITY_OPTION,
+    near_threshold: int = NEAR_OPTION,
+    workers: int | None = WORKERS_OPTION,
+    visibility: str | None = VISIBILITY_OPTION,
+    terms_file: Path | None = TERMS_FILE_OPTION,
+    terms_version: str | None = TERMS_VERSION_OPTION,
+    server: str | None = SERVER_OPTION,
     token: str | None = TOKEN_OPTION,
-    staging_dir: Path | None = typer.Option(None, "--staging-dir", file_okay=False,
-                                            help="With --server: where the checked version "
-                                            "is staged before upload (default: temp)."),
+    staging_dir: Path | None = STAGING_OPTION,
     as_json: bool = typer.Option(False, "--json", help="Print the result as JSON."),
 ) -> None:
     """Validate every file of SOURCE and publish it as NAME@VERSION.
@@ -215,32 +256,28 @@ def publish_command(
     file is checked and staged locally, uploaded and committed on the server, which verifies
     every shard again. Without --server (an operator command) the version is written to this
     machine's catalog and store (HELDOUT_DATA_DIR, HELDOUT_STORAGE_*), which must exist.
-    Either way a failure publishes nothing.
+    Either way a failure publishes nothing, and --visibility/--terms-file apply from the
+    start: a private or gated dataset is never public, not even for a moment.
     """
+    access = ({"visibility": visibility} if visibility else {}) | read_terms(terms_file,
+                                                                            terms_version)
     client = connect(server, token, url_flag="--server") if server is not None else None
-    try:
+    with client if client is not None else nullcontext():
         if client is not None:
             _check_publisher(client)
         src = _make_source(source, fmt or _guess_format(source),
                            fractions=parse_fractions(split_fractions), seed=seed,
                            media_column=media_column, label_column=class_column,
                            split_column=split_column, id_column=id_column, modality=modality)
-        metadata = DatasetMetadata(
-            title=title or name, description=description, license=license,
-            task=task or DEFAULT_TASKS[src.kind], modality=src.kind, source={},
-            card_markdown=card.read_text(encoding="utf-8") if card else None,
-        )
+        metadata = _metadata(src, title or name, description, license, task, card)
         options = PublishOptions(held_out=held_out, label_columns=label_column or None,
                                  skip_invalid=skip_invalid, allow_leakage=allow_leakage,
                                  near_duplicate_threshold=near_threshold, workers=workers,
                                  progress=not as_json)
         with _reporting_failures():
-            result = (_publish_remote(client, src, name, version, metadata, options,
+            result = (_publish_remote(client, src, name, version, metadata, options, access,
                                       staging_dir, quiet=as_json) if client is not None
-                      else _publish_local(src, name, version, metadata, options))
-    finally:
-        if client is not None:
-            client.close()
+                      else _publish_local(src, name, version, metadata, options, access))
     _print_result(result, as_json)
 
 

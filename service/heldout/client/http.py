@@ -10,6 +10,7 @@ from __future__ import annotations
 import email.utils
 import random
 import time
+import warnings
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
@@ -98,6 +99,17 @@ def error_from_response(response: httpx.Response, what: str = "") -> HeldoutErro
     if cls is None:
         return ServerError(f"{where}: HTTP {status}: {detail}", status, **extra)
     return cls(detail, **extra)
+
+
+class DatasetWarning(UserWarning):
+    """The server says a version is yanked or a dataset deprecated (``X-Heldout-Warning``)."""
+
+
+def warn_if_told(response: httpx.Response) -> None:
+    """Raise a :class:`DatasetWarning` with the server's ``X-Heldout-Warning``, if any."""
+    message = response.headers.get("X-Heldout-Warning")
+    if message:
+        warnings.warn(message, DatasetWarning, stacklevel=3)
 
 
 def retry_delay(attempt: int, response: httpx.Response | None, base: float, cap: float) -> float:
@@ -303,22 +315,68 @@ class Client:
 
         response = self.request("GET", f"/datasets/{quote(name)}/versions/{quote(version)}",
                                 what=f"manifest of {name}@{version}")
+        warn_if_told(response)
         return Manifest.from_json(response.content, where=f"manifest of {name}@{version}")
 
     def files(self, name: str, version: str = "latest", split: str | None = None
               ) -> dict[str, Any]:
         """Download URLs of a version's files (shards, manifest, card, Croissant)."""
         params = {"split": split} if split else None
-        result: dict[str, Any] = self.get_json(
-            f"/datasets/{quote(name)}/versions/{quote(version)}/files", params=params,
+        response = self.request(
+            "GET", f"/datasets/{quote(name)}/versions/{quote(version)}/files", params=params,
             what=f"files of {name}@{version}",
         )
+        warn_if_told(response)
+        result: dict[str, Any] = response.json()
         return result
 
     def accept_terms(self, name: str) -> dict[str, Any]:
         """Accept the current terms of a gated dataset (needed once before downloading it)."""
         result: dict[str, Any] = self.request(
             "POST", f"/datasets/{quote(name)}/terms", what=f"accepting the terms of {name!r}"
+        ).json()
+        return result
+
+    # --- managing what you own ----------------------------------------------------------
+    def dataset_settings(self, name: str) -> dict[str, Any]:
+        """Visibility, terms, grants, deprecation, pinned latest and yanked versions of a
+        dataset you own (or any, as an admin)."""
+        result: dict[str, Any] = self.get_json(f"/datasets/{quote(name)}/settings",
+                                                what=f"settings of {name!r}")
+        return result
+
+    def update_dataset(self, name: str, **changes: Any) -> dict[str, Any]:
+        """Change a dataset you own: ``visibility``, ``terms_version``, ``terms_text``,
+        ``title``, ``description``, ``deprecated`` (+ ``deprecation_message``), ``latest``
+        (a version to pin, None to unpin). Returns its settings."""
+        result: dict[str, Any] = self.request(
+            "PATCH", f"/datasets/{quote(name)}", json=changes, what=f"changing {name!r}"
+        ).json()
+        return result
+
+    def grant(self, name: str, *, user: str | None = None, team: str | None = None
+              ) -> dict[str, Any]:
+        """Let a user or a team read a private dataset you own. Returns its settings."""
+        body = {"user": user} if user is not None else {"team": team}
+        result: dict[str, Any] = self.request(
+            "POST", f"/datasets/{quote(name)}/grants", json=body, what=f"granting {name!r}"
+        ).json()
+        return result
+
+    def yank(self, name: str, version: str, reason: str) -> dict[str, Any]:
+        """Yank ``name@version``: left out of ``latest`` and listings, still downloadable by
+        its number with a warning. Returns the dataset's settings."""
+        result: dict[str, Any] = self.request(
+            "POST", f"/datasets/{quote(name)}/versions/{quote(version)}/yank",
+            json={"reason": reason}, what=f"yanking {name}@{version}",
+        ).json()
+        return result
+
+    def unyank(self, name: str, version: str) -> dict[str, Any]:
+        """Undo a yank. Returns the dataset's settings."""
+        result: dict[str, Any] = self.request(
+            "DELETE", f"/datasets/{quote(name)}/versions/{quote(version)}/yank",
+            what=f"restoring {name}@{version}",
         ).json()
         return result
 

@@ -156,14 +156,20 @@ def upload_draft(
     metadata: Mapping[str, Any] | None = None,
     labels: Mapping[str, str | Path] | None = None,
     progress: ProgressCallback | None = None,
+    access: Mapping[str, Any] | None = None,
 ) -> UploadedDraft:
-    """Create a draft of ``name@version`` and stream the folder's shards and labels into it."""
+    """Create a draft of ``name@version`` and stream the folder's shards and labels into it.
+
+    ``access`` (``visibility``, ``terms_version``, ``terms_text``) is set on the dataset as the
+    draft is created, so a private or gated dataset is never readable by others, not even
+    for a moment."""
     check_name(name)
     check_version(version)
     local = scan_folder(folder, labels, features, metadata)
+    body = {"version": version, "features": local.features, "metadata": local.metadata}
     created = client.request(
         "POST", f"/datasets/{quote(name)}/versions",
-        json={"version": version, "features": local.features, "metadata": local.metadata},
+        json=body | ({"access": dict(access)} if access else {}),
         what=f"creating a draft of {name}@{version}",
     ).json()
     draft_id = str(created["draft_id"])
@@ -223,10 +229,11 @@ def publish_folder(
     labels: Mapping[str, str | Path] | None = None,
     statistics: dict[str, Any] | None = None,
     progress: ProgressCallback | None = None,
+    access: Mapping[str, Any] | None = None,
 ) -> Manifest:
     """Upload a folder as ``name@version`` and commit it; a failed commit aborts the draft."""
     draft = upload_draft(client, folder, name, version, features=features, metadata=metadata,
-                         labels=labels, progress=progress)
+                         labels=labels, progress=progress, access=access)
     extras = {"statistics": statistics} if statistics is not None else {}
     try:
         return commit_draft(client, draft, **extras)

@@ -13,6 +13,7 @@ from __future__ import annotations
 import shutil
 import tempfile
 from pathlib import Path
+from typing import Any
 
 from heldout.client.download import ProgressCallback
 from heldout.client.http import Client
@@ -63,6 +64,7 @@ def publish_source_to_server(
     *,
     staging_dir: str | Path | None = None,
     upload_progress: ProgressCallback | None = None,
+    access: dict[str, Any] | None = None,
 ) -> tuple[PublishResult, Manifest]:
     """Check and stage ``source`` locally, then publish it as ``name@version`` on the server.
 
@@ -83,7 +85,7 @@ def publish_source_to_server(
         committed = publish_folder(
             client, folder, name, version, features=staged.features,
             metadata=as_staged.model_dump(), statistics=staged.statistics,
-            progress=upload_progress,
+            progress=upload_progress, access=access,
         )
     return result, committed
 

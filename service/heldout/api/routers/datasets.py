@@ -28,6 +28,7 @@ from heldout.api.params import NAME, VERSION
 from heldout.api.streaming import object_response
 from heldout.catalog.datasets import latest_of
 from heldout.catalog.datasets import list_versions as catalog_versions
+from heldout.catalog.lifecycle import WARNING_HEADER, lifecycle_warning
 from heldout.catalog.models import Dataset
 from heldout.errors import HeldoutError, NotFound
 from heldout.formats.manifest import Manifest
@@ -48,6 +49,14 @@ class Opened:
 
     row: Dataset | None
     manifest: Manifest
+    warning: str | None = None  # yanked version or deprecated dataset: said in a header
+
+    @property
+    def headers(self) -> dict[str, str]:
+        """``X-Heldout-Warning`` (one line, ASCII) when the caller should be told something."""
+        if not self.warning:
+            return {}
+        return {WARNING_HEADER: self.warning.encode("ascii", "replace").decode()[:500]}
 
     @property
     def audited(self) -> bool:
@@ -66,7 +75,8 @@ def open_version(services: Services, user: Principal | None, name: str, version:
         row = access.check_read(session, user, name)
         if version == "latest" and row is not None:
             version = latest_of(session, row)
-    return Opened(row, services.repository.manifest(name, version))
+        warning = lifecycle_warning(session, row, version) if row is not None else None
+    return Opened(row, services.repository.manifest(name, version), warning)
 
 
 def version_base(services: Services, name: str, version: str) -> str:
@@ -119,9 +129,12 @@ def get_dataset(
         row = access.find_dataset(session, name)
         if not access.may_see(session, user, row):
             raise NotFound(f"dataset {name!r} does not exist")
-        if row is not None and row.latest_version:
+        committed = catalog_versions(session, name) if row is not None else []
+        if row is not None and committed:
             body = views.dataset_item(row)
-            body["versions"] = [views.version_item(v) for v in catalog_versions(session, name)]
+            body["versions"] = [views.version_item(v) for v in committed if v.yanked_at is None]
+            body["yanked_versions"] = [{"version": v.version, "reason": v.yank_reason}
+                                       for v in committed if v.yanked_at is not None]
             body["created_at"] = views.iso(row.created_at)
             body["updated_at"] = views.iso(row.updated_at)
             if row.visibility == "gated":
@@ -154,13 +167,15 @@ def get_manifest(
 ) -> Response:
     """``manifest.json`` of ``name@version`` (``latest``: the newest committed)."""
     opened = open_version(services, user, name, version)
-    return Response(opened.manifest.to_json(), media_type="application/json")
+    return Response(opened.manifest.to_json(), media_type="application/json",
+                    headers=opened.headers)
 
 
 @router.get("/datasets/{name}/versions/{version}/files",
             summary="Download URLs of a version's files")
 def list_files(
     request: Request,
+    response: Response,
     name: str = NAME,
     version: str = VERSION,
     split: str | None = Query(None, description="only this split's shards"),
@@ -170,6 +185,7 @@ def list_files(
     """Shards (with sha256, sizes, rows) and the manifest, Croissant and card, each with a URL:
     presigned GET on S3, this service's streaming route on the local store."""
     opened = open_version(services, user, name, version)
+    response.headers.update(opened.headers)
     manifest = opened.manifest
     splits = [check_split(split)] if split else list(manifest.splits)
     if split:

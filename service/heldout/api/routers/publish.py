@@ -30,12 +30,21 @@ HOP_BYTES = 1024 * 1024  # body bytes moved per event-loop → worker-thread hop
 UPLOAD_PATH = r"^/api/v1/datasets/[^/]+/versions/[^/]+/drafts/[^/]+/(shards|labels)/"
 
 
+class DraftAccess(BaseModel):
+    """Who may read the dataset, set as the draft is created (never briefly public)."""
+
+    visibility: str | None = Field(None, description="public, gated or private")
+    terms_version: str | None = None
+    terms_text: str | None = None
+
+
 class CreateDraft(BaseModel):
     """A new version: its number, features (Hugging Face features JSON) and metadata."""
 
     version: str = Field(json_schema_extra=SEMVER_SCHEMA)
     features: dict[str, Any]
     metadata: DatasetMetadata = Field(default_factory=DatasetMetadata)
+    access: DraftAccess | None = Field(None, description="visibility and terms of the dataset")
 
 
 class CommitDraft(BaseModel):
@@ -121,7 +130,12 @@ def create_draft(
     check_version(body.version)
     features = Features.from_hf(body.features)
     with services.catalog.session() as session:
-        access.check_can_publish(session, user, name)
+        dataset = access.check_can_publish(session, user, name)
+        if body.access is not None:
+            access.set_access(session, dataset, **body.access.model_dump())
+    if body.access is not None:
+        audit_request(services, request, user, "dataset.changed", name,
+                      body.access.model_dump(exclude={"terms_text"}) | {"via": "publish"})
     draft = services.repository.create_draft(name, body.version, features=features,
                                              metadata=body.metadata)
     audit_request(services, request, user, "draft.created", f"{name}@{body.version}",
