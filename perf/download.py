@@ -38,8 +38,8 @@ from tests.s3server import S3Endpoint, S3Server, endpoint_from_env, make_setting
 from heldout.config import Settings  # noqa: E402
 from heldout.formats.features import ClassLabel, Features, Image, Value  # noqa: E402
 from heldout.repository import DatasetMetadata  # noqa: E402
-from heldout.services import build_services  # noqa: E402
-from heldout.storage.factory import build_stores, ensure_buckets  # noqa: E402
+from heldout.services import build_services, build_stores  # noqa: E402
+from heldout.storage.factory import ensure_buckets  # noqa: E402
 
 NAME, VERSION, SPLIT = "perf-images", "1.0.0", "train"
 ROW_BYTES = 100_000

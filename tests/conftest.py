@@ -16,8 +16,9 @@ from typing import Any
 import pytest
 
 from heldout.config import Settings
+from heldout.services import build_stores
 from heldout.storage.base import Stores
-from heldout.storage.factory import build_stores, ensure_buckets
+from heldout.storage.factory import ensure_buckets
 from tests.s3server import (
     S3Endpoint,
     S3Server,

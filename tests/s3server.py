@@ -246,7 +246,7 @@ def make_settings(backend: str, tmp_path: Path, endpoint: S3Endpoint | None = No
     """A ``heldout.config.Settings`` for ``backend`` ("local" or "s3") rooted in ``tmp_path``.
 
     For "s3" it points at ``endpoint`` with fresh public/private bucket names (not created:
-    call ``heldout.storage.factory.ensure_buckets(build_stores(settings))``).
+    call ``heldout.storage.factory.ensure_buckets(heldout.services.build_stores(settings))``).
     """
     from heldout.config import Settings
 

@@ -23,8 +23,8 @@ from heldout.errors import (
     VersionImmutable,
 )
 from heldout.repository import DatasetRepository
+from heldout.services import build_stores
 from heldout.storage.base import Stores
-from heldout.storage.factory import build_stores
 from tests.dbfixtures import database_url
 from tests.helpers import LABELS, image_features, image_rows, metadata, publish_tiny
 from tests.s3server import make_settings

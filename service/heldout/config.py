@@ -33,6 +33,9 @@ class Settings(BaseSettings):
     public_bucket: str = "heldout-public"
     private_bucket: str = "heldout-private"
     s3_part_size: int = Field(default=16 * 1024 * 1024, ge=5 * 1024 * 1024)
+    s3_connect_timeout: float = Field(default=3.0, gt=0)  # seconds; fail fast when S3 is down
+    s3_read_timeout: float = Field(default=120.0, gt=0)
+    s3_retries: int = Field(default=2, ge=0)  # per request, on connection errors and 5xx
 
     database_url: str | None = None
     public_base_url: str = "http://127.0.0.1:8000"

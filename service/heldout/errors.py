@@ -1,4 +1,8 @@
-"""The typed error hierarchy. Each class maps to one HTTP status and an RFC 9457 problem type."""
+"""The typed error hierarchy. Each class maps to one HTTP status and an RFC 9457 problem type.
+
+This module is also the one index between the two: :func:`error_class` turns a problem's slug
+and status back into a class (the API's framework errors and the client's responses use it).
+"""
 
 from __future__ import annotations
 
@@ -132,3 +136,55 @@ class DatabaseUnavailable(HeldoutError):
     status = 503
     slug = "database-unavailable"
     title = "Database unavailable"
+
+
+class ServerError(HeldoutError):
+    """The server answered with an error status that maps to no more specific error."""
+
+    slug = "server-error"
+    title = "Server error"
+
+    def __init__(self, detail: str, status: int = 500, **extra: Any) -> None:
+        super().__init__(detail, **extra)
+        self.status = status  # type: ignore[misc]
+
+
+class ConnectionFailed(HeldoutError):
+    """The server could not be reached, even after retries."""
+
+    status = 503
+    slug = "connection-failed"
+    title = "Server unreachable"
+
+
+BY_STATUS: dict[int, type[HeldoutError]] = {
+    401: Unauthorized,
+    403: Forbidden,
+    404: NotFound,
+    409: Conflict,
+    413: PayloadTooLarge,
+    422: InvalidInput,
+    429: RateLimited,
+    500: HeldoutError,
+}
+"""The general class of each status an error class has (a bare status maps to it)."""
+
+
+def error_classes() -> dict[str, type[HeldoutError]]:
+    """Every error class by its problem slug (the base first; subclasses added later count)."""
+    found: dict[str, type[HeldoutError]] = {}
+    stack: list[type[HeldoutError]] = [HeldoutError]
+    while stack:
+        cls = stack.pop()
+        found.setdefault(cls.slug, cls)
+        stack.extend(cls.__subclasses__())
+    return found
+
+
+def error_class(status: int, slug: str | None = None) -> type[HeldoutError] | None:
+    """The class of a problem: the one its ``slug`` names when its status agrees, else the
+    general class of ``status`` (None when no class has that status)."""
+    cls = error_classes().get(slug) if slug else None
+    if cls is not None and cls is not HeldoutError and cls.status == status:
+        return cls
+    return BY_STATUS.get(status)

@@ -11,7 +11,6 @@ not touched for ``draft_ttl_seconds`` are abandoned and cleaned up.
 from __future__ import annotations
 
 import json
-import re
 import tempfile
 import uuid
 from collections.abc import Callable, Iterable, Iterator
@@ -42,7 +41,6 @@ from heldout.names import SemVer, check_name, check_split, check_version, only_p
 from heldout.parquet_footer import read_footer
 from heldout.storage.base import ObjectInfo, ObjectStore, Stores
 
-SHARD_NAME = re.compile(r"(?P<split>[a-z][a-z0-9_]{0,31})-(?P<i>\d{5})-of-(?P<n>\d{5})\.parquet")
 DEFAULT_SHARD_BYTES = 256 * 1024**2
 
 
@@ -104,11 +102,10 @@ class DatasetRepository:
 
     def list_versions(self, name: str) -> list[str]:
         """Committed versions of ``name``, newest first (from the bucket)."""
-        prefix = layout.dataset_prefix(name)
         versions = [
-            info.key[len(prefix) :].split("/", 1)[0]
-            for info in self.stores.public.list(prefix)
-            if info.key.endswith("/manifest.json") and info.key.count("/") == 3
+            parsed[1]
+            for info in self.stores.public.list(layout.dataset_prefix(name))
+            if (parsed := layout.parse_manifest_key(info.key)) is not None
         ]
         return [str(v) for v in sorted((SemVer(v) for v in versions), reverse=True)]
 
@@ -139,9 +136,8 @@ class DatasetRepository:
 
     def iter_manifests(self) -> Iterator[Manifest]:
         """Every committed manifest in the bucket."""
-        for info in self.stores.public.list("datasets/"):
-            parts = info.key.split("/")
-            if len(parts) == 4 and parts[3] == "manifest.json":
+        for info in self.stores.public.list(layout.DATASETS_PREFIX):
+            if layout.parse_manifest_key(info.key) is not None:
                 yield Manifest.from_json(self.stores.public.get_bytes(info.key))
 
     # -- publishing ----------------------------------------------------------------------
@@ -191,11 +187,11 @@ class DatasetRepository:
         """Remove drafts idle for longer than the TTL, and uncommitted leftovers; returns refs."""
         now = now or _now()
         cleaned = []
-        for info in list(self.stores.private.list("private/drafts/")):
-            parts = info.key.removeprefix("private/drafts/").removesuffix(".json").split("/")
-            if len(parts) != 2:
+        for info in list(self.stores.private.list(layout.DRAFTS_PREFIX)):
+            parsed = layout.parse_draft_key(info.key)
+            if parsed is None:
                 continue
-            name, version = parts
+            name, version = parsed
             state = self._load_state(name, version)
             if state is None or now - state.updated_at >= self.draft_ttl:
                 self._clean_version(name, version)
@@ -340,19 +336,19 @@ class Draft:
 
     def upload_shard(self, filename: str, data: BinaryIO, length: int | None = None) -> ShardInfo:
         """Stream one ready-made shard (``{split}-{i:05d}-of-{n:05d}.parquet``) into the draft."""
-        match = SHARD_NAME.fullmatch(filename)
-        if match is None:
+        parsed = layout.parse_shard_filename(filename)
+        if parsed is None:
             raise InvalidInput(
                 f"shard file name {filename!r} must look like train-00000-of-00001.parquet"
             )
-        path = f"data/{filename}"
+        path = layout.DATA_DIR + filename
         key = layout.shard_key(self.name, self.version, path)
         stored = self.repository.stores.public.put(key, data, length)
         footer = read_footer(self.repository.stores.public, key, stored.size)
         shard = ShardInfo(
             path=path, sha256=_digest(stored), num_rows=footer.num_rows, num_bytes=stored.size
         )
-        split = match.group("split")
+        split = parsed.split
         current = self.state.splits.get(split) or SplitInfo(
             name=split, num_rows=0, num_bytes=0, shards=[]
         )
@@ -457,15 +453,11 @@ class Draft:
         if declared is not None:
             self._compare_declared(declared)
         for split, info in self.state.splits.items():
-            counts = {
-                SHARD_NAME.fullmatch(s.path.removeprefix("data/")).group("n")  # type: ignore[union-attr]
-                for s in info.shards
-            }
             expected = [
-                layout.shard_filename(split, i, len(info.shards)) for i in range(len(info.shards))
+                layout.shard_path(split, i, len(info.shards)) for i in range(len(info.shards))
             ]
-            actual = [s.path.removeprefix("data/") for s in info.shards]
-            if len(counts) != 1 or sorted(actual) != expected:
+            actual = [s.path for s in info.shards]
+            if sorted(actual) != expected:
                 raise IntegrityError(
                     f"split {split!r}: shards {actual} are not a complete set {expected}"
                 )

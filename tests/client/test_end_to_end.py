@@ -30,7 +30,7 @@ class Served:
         self.rows = rows
 
     def stores(self) -> Any:
-        from heldout.storage.factory import build_stores
+        from heldout.services import build_stores
 
         return build_stores(self.settings)
 

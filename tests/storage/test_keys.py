@@ -5,7 +5,8 @@ from __future__ import annotations
 import pytest
 
 from heldout.errors import InvalidInput, InvalidName
-from heldout.storage.keys import check_key, check_prefix, check_sha256
+from heldout.layout import check_key, check_prefix
+from heldout.storage.keys import check_sha256
 
 GOOD_KEYS = [
     "a",

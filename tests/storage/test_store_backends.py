@@ -140,7 +140,7 @@ def test_s3_store_from_settings_uses_the_shared_client(s3_stores: Stores) -> Non
 
 
 def test_settings_for_builds_working_settings(settings_for, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
-    from heldout.storage.factory import build_stores
+    from heldout.services import build_stores
 
     for backend in ("local", "s3"):
         settings = settings_for(backend, tmp_path / backend)
@@ -154,7 +154,7 @@ def test_presigned_urls_use_the_public_endpoint(settings_for: Any, tmp_path: Pat
     """Inside compose the API reaches MinIO as minio:9000; users get URLs for their host."""
     import urllib.request
 
-    from heldout.storage.factory import build_stores
+    from heldout.services import build_stores
 
     internal = settings_for("s3", tmp_path)
     port = internal.s3_endpoint.rsplit(":", 1)[1]
@@ -167,3 +167,16 @@ def test_presigned_urls_use_the_public_endpoint(settings_for: Any, tmp_path: Pat
         assert response.read() == b"for users"
     untouched = build_stores(internal).public.presigned_get_url("dl/public.bin", 60)
     assert untouched is not None and untouched.startswith(f"http://{internal.s3_endpoint}/")
+
+
+def test_s3_timeouts_and_retries_come_from_the_settings(tmp_path: Path) -> None:
+    from heldout.config import Settings
+    from heldout.services import build_stores
+
+    settings = Settings(storage_backend="s3", data_dir=tmp_path, s3_connect_timeout=1.5,
+                        s3_read_timeout=7, s3_retries=4)
+    store = build_stores(settings).public
+    assert isinstance(store, S3Store)
+    pool = store.client._http.connection_pool_kw
+    assert (pool["timeout"].connect_timeout, pool["timeout"].read_timeout) == (1.5, 7)
+    assert pool["retries"].total == 4

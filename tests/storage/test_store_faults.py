@@ -13,8 +13,9 @@ from pathlib import Path
 import pytest
 
 from heldout.errors import HeldoutError, StoreUnavailable
+from heldout.services import build_stores
 from heldout.storage.base import ObjectStore
-from heldout.storage.factory import build_stores, ensure_buckets
+from heldout.storage.factory import ensure_buckets
 from heldout.storage.local import LocalStore
 from heldout.storage.s3 import S3Store, make_client
 from tests.s3server import S3Endpoint, make_settings
@@ -89,7 +90,7 @@ def test_missing_bucket_is_store_unavailable(s3_server: S3Endpoint) -> None:
         store.ping()
     with pytest.raises(StoreUnavailable, match="does not exist"):
         store.put("a", b"x")
-    store.ensure_bucket()
+    store.ensure()
     try:
         store.ping()
         store.put("a", b"x")

@@ -7,6 +7,7 @@ from typing import Any
 
 from fastapi import Depends, Request
 
+from heldout.accounts import audit
 from heldout.accounts.keys import authenticate
 from heldout.accounts.roles import Principal
 from heldout.errors import Forbidden, Unauthorized
@@ -83,8 +84,6 @@ def request_id(request: Request) -> str | None:
 def audit_request(services: Services, request: Request, user: Principal | None, action: str,
                   target: str, detail: dict[str, Any] | None = None) -> None:
     """Append an audit event for this request: who, what, from where, with its request id."""
-    from heldout.accounts import audit
-
     with services.catalog.session() as session:
         audit.record(session, action, target, user_id=user.id if user else None,
                      client_ip=client_ip(request), request_id=request_id(request), detail=detail)

@@ -7,7 +7,6 @@ import re
 import time
 import uuid
 from collections.abc import Sequence
-from contextvars import ContextVar
 from typing import Any
 
 from starlette.datastructures import Headers, MutableHeaders
@@ -15,43 +14,13 @@ from starlette.middleware.body_limit import RequestBodyLimitMiddleware
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from heldout.api.problems import http_problem
+from heldout.logs import request_id_var
 
 REQUEST_ID_HEADER = "X-Request-ID"
 BODY_LIMIT_SCOPE_KEY = "heldout.body_limit"
 _VALID_REQUEST_ID = re.compile(r"[A-Za-z0-9._:-]{1,64}")
-_request_id: ContextVar[str | None] = ContextVar("heldout_request_id", default=None)
 access_log = logging.getLogger("heldout.api.access")
 error_log = logging.getLogger("heldout.api")
-
-
-def current_request_id() -> str | None:
-    """The id of the request being handled (None outside a request)."""
-    return _request_id.get()
-
-
-class RequestIdFilter(logging.Filter):
-    """Adds ``record.request_id`` (``-`` outside a request) so formats can print it."""
-
-    def filter(self, record: logging.LogRecord) -> bool:
-        record.request_id = _request_id.get() or "-"
-        return True
-
-
-LOG_FORMAT = "%(asctime)s %(levelname)s [%(request_id)s] %(name)s: %(message)s"
-
-
-def configure_logging(level: str = "INFO") -> None:
-    """Log to stderr with the request id in every line (used by ``heldout serve``)."""
-    handler = logging.StreamHandler()
-    handler.addFilter(RequestIdFilter())
-    handler.setFormatter(logging.Formatter(LOG_FORMAT))
-    root = logging.getLogger()
-    root.handlers = [handler]
-    root.setLevel(level.upper())
-    for name in ("uvicorn", "uvicorn.error"):
-        logging.getLogger(name).handlers = []
-        logging.getLogger(name).propagate = True
-    logging.getLogger("uvicorn.access").disabled = True  # heldout.api.access replaces it
 
 
 class RequestContextMiddleware:
@@ -66,7 +35,7 @@ class RequestContextMiddleware:
             return
         incoming = Headers(scope=scope).get(REQUEST_ID_HEADER, "")
         request_id = incoming if _VALID_REQUEST_ID.fullmatch(incoming) else uuid.uuid4().hex
-        token = _request_id.set(request_id)
+        token = request_id_var.set(request_id)
         scope.setdefault("state", {})["request_id"] = request_id
         started = time.perf_counter()
         status = 0
@@ -98,7 +67,7 @@ class RequestContextMiddleware:
                 "request_id=%s %s %s %s %.1fms %s", request_id, scope["method"], scope["path"],
                 status, (time.perf_counter() - started) * 1000, who,
             )
-            _request_id.reset(token)
+            request_id_var.reset(token)
 
 
 class BodyLimitMiddleware:

@@ -12,17 +12,8 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Match
 
-from heldout.errors import (
-    PROBLEM_BASE,
-    Conflict,
-    Forbidden,
-    HeldoutError,
-    InvalidInput,
-    NotFound,
-    PayloadTooLarge,
-    RateLimited,
-    Unauthorized,
-)
+from heldout.errors import PROBLEM_BASE, HeldoutError, InvalidInput, error_class
+from heldout.logs import current_request_id
 
 PROBLEM_MEDIA_TYPE = "application/problem+json"
 HTTP_METHODS = ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE")
@@ -51,17 +42,7 @@ PROBLEM_RESPONSES: dict[int | str, dict[str, Any]] = {
     "5XX": {"description": "Server error (RFC 9457 problem)", "content": _PROBLEM_CONTENT},
 }
 
-# HTTP statuses raised by the framework (routing, body limit) → the matching error class.
-_BY_STATUS: dict[int, type[HeldoutError]] = {
-    401: Unauthorized,
-    403: Forbidden,
-    404: NotFound,
-    409: Conflict,
-    413: PayloadTooLarge,
-    422: InvalidInput,
-    429: RateLimited,
-    500: HeldoutError,
-}
+# HTTP statuses the framework raises that no error class has (routing, content negotiation).
 _EXTRA_SLUGS = {405: "method-not-allowed", 406: "not-acceptable", 415: "unsupported-media-type",
                 416: "range-not-satisfiable", 400: "bad-request"}
 
@@ -77,8 +58,6 @@ def problem_response(
     **extra: Any,
 ) -> JSONResponse:
     """A problem+json response; the request id is added to the body when one is set."""
-    from heldout.api.middleware import current_request_id
-
     body: dict[str, Any] = {"type": type_uri, "title": title, "status": status, "detail": detail}
     if instance:
         body["instance"] = instance
@@ -104,8 +83,8 @@ def error_response(exc: HeldoutError, instance: str | None = None) -> JSONRespon
 def http_problem(status: int, detail: str, instance: str | None = None,
                  headers: dict[str, str] | None = None) -> JSONResponse:
     """The problem response for a bare HTTP status (framework errors)."""
-    if status in _BY_STATUS:
-        cls = _BY_STATUS[status]
+    cls = error_class(status)
+    if cls is not None:
         type_uri, title = PROBLEM_BASE + cls.slug, cls.title
     elif status in _EXTRA_SLUGS:
         type_uri, title = PROBLEM_BASE + _EXTRA_SLUGS[status], HTTPStatus(status).phrase
@@ -172,8 +151,6 @@ async def _validation_error(request: Request, exc: Exception) -> Response:
 
 
 def _rid() -> str:
-    from heldout.api.middleware import current_request_id
-
     return current_request_id() or "-"
 
 

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import ColumnElement, func, or_, select
 from sqlalchemy.orm import Session, selectinload
 
 from heldout.catalog.models import Dataset, DatasetVersion
@@ -153,3 +153,34 @@ def list_versions(session: Session, name: str) -> list[DatasetVersion]:
         )
     ).all()
     return sorted(rows, key=lambda row: SemVer(row.version), reverse=True)
+
+
+@dataclass(frozen=True)
+class DatasetQuery:
+    """Filters of a dataset search; empty ones select everything."""
+
+    task: str | None = None
+    modality: str | None = None
+    license: str | None = None
+    text: str | None = None  # in name, title or description, any case
+
+
+def search_datasets(session: Session, query: DatasetQuery, visible: ColumnElement[bool], *,
+                    limit: int, offset: int) -> tuple[int, list[Dataset]]:
+    """One page of committed datasets matching ``query`` that ``visible`` lets through, by
+    name, and how many match in all."""
+    statement = select(Dataset).where(Dataset.latest_version.is_not(None), visible)
+    if query.task:
+        statement = statement.where(Dataset.task == query.task)
+    if query.modality:
+        statement = statement.where(Dataset.modality == query.modality)
+    if query.license:
+        statement = statement.where(func.lower(Dataset.license) == query.license.lower())
+    if query.text:
+        pattern = f"%{query.text.lower()}%"
+        statement = statement.where(or_(func.lower(Dataset.name).like(pattern),
+                                        func.lower(Dataset.title).like(pattern),
+                                        func.lower(Dataset.description).like(pattern)))
+    total = session.scalar(select(func.count()).select_from(statement.subquery())) or 0
+    rows = session.scalars(statement.order_by(Dataset.name).limit(limit).offset(offset)).all()
+    return total, list(rows)

@@ -8,36 +8,17 @@ import typer
 import uvicorn
 from uvicorn.supervisors import ChangeReload, Multiprocess
 
-from heldout.api.middleware import LOG_FORMAT, RequestIdFilter
 from heldout.cli.common import handle_errors
 from heldout.cli.launch import AppFactory
 from heldout.cli.output import console
 from heldout.cli.server import load_settings
 from heldout.config import Settings
 from heldout.errors import HeldoutError
+from heldout.logs import log_config
 from heldout.services import build_services
 from heldout.storage.factory import ensure_buckets
 
 log = logging.getLogger("heldout.serve")
-
-
-def log_config(level: str) -> dict[str, object]:
-    """uvicorn's logging config: one stderr handler, the request id in every line."""
-    return {
-        "version": 1,
-        "disable_existing_loggers": False,
-        "filters": {"request_id": {"()": RequestIdFilter}},
-        "formatters": {"default": {"format": LOG_FORMAT}},
-        "handlers": {"stderr": {"class": "logging.StreamHandler", "formatter": "default",
-                                "filters": ["request_id"], "stream": "ext://sys.stderr"}},
-        "root": {"handlers": ["stderr"], "level": level.upper()},
-        "loggers": {
-            "uvicorn": {"handlers": [], "propagate": True},
-            "uvicorn.error": {"handlers": [], "propagate": True},
-            # heldout.api.access logs every request with its id, user and masked key
-            "uvicorn.access": {"handlers": [], "propagate": False, "level": "WARNING"},
-        },
-    }
 
 
 def _settings_for(host: str, port: int) -> Settings:

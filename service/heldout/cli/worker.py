@@ -11,6 +11,7 @@ import typer
 from heldout.cli.common import handle_errors
 from heldout.cli.output import print_json
 from heldout.cli.server import open_services
+from heldout.logs import configure_logging
 from heldout.worker import Worker, default_jobs
 
 
@@ -21,8 +22,7 @@ def worker(
     log_level: str = typer.Option("info", "--log-level", help="debug, info, warning, error."),
 ) -> None:
     """Run background jobs until stopped (SIGTERM or Ctrl-C): sweep abandoned drafts."""
-    logging.basicConfig(level=log_level.upper(),
-                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    configure_logging(log_level)
     with open_services() as services:
         runner = Worker(services, default_jobs(services.settings.draft_ttl_seconds))
         if once:

@@ -27,8 +27,9 @@ from typing import TYPE_CHECKING, Any
 
 import httpx
 
-from heldout.errors import IntegrityError, InvalidInput, NotFound
-from heldout.formats.manifest import SHARD_PATH, Manifest
+from heldout.errors import ConnectionFailed, IntegrityError, InvalidInput, NotFound
+from heldout.formats.manifest import Manifest
+from heldout.layout import MANIFEST_FILE, META_FILES, is_shard_path
 from heldout.names import check_name, check_split, check_version
 
 if TYPE_CHECKING:
@@ -39,7 +40,6 @@ FileHook = Callable[[Path, str, "str | None"], None]
 ProgressCallback = Callable[[int, int], None]
 """``progress(advance, total)``: first ``(0, total_bytes_to_fetch)``, then ``(n, 0)`` per chunk."""
 
-META_FILES = ("manifest.json", "croissant.json", "README.md")
 STATE_DIR = ".heldout"
 HASH_CHUNK = 4 * 1024 * 1024
 
@@ -67,7 +67,7 @@ class RemoteFile:
     @classmethod
     def from_listing(cls, item: dict[str, Any]) -> RemoteFile:
         path = str(item.get("path", ""))
-        if path not in META_FILES and not SHARD_PATH.fullmatch(path):
+        if path not in META_FILES and not is_shard_path(path):
             raise InvalidInput(f"the server listed an unexpected file path {path!r}")
         return cls(path=path, url=str(item["url"]), sha256=item.get("sha256"),
                    num_bytes=item.get("num_bytes"), split=item.get("split"),
@@ -220,8 +220,6 @@ class _Fetcher:
             except httpx.TransportError as exc:  # connection lost mid-body: resume with Range
                 attempt += 1
                 if attempt > self.client.max_retries:
-                    from heldout.client.http import ConnectionFailed
-
                     raise ConnectionFailed(
                         f"{self.ref}: downloading {remote.path} failed {attempt} times "
                         f"({exc or type(exc).__name__}); run again to resume"
@@ -293,16 +291,16 @@ def _version_folder(name: str, version: str, cache_dir: str | Path | None,
 
 def _cached(folder: Path, split: str | list[str] | None) -> tuple[Manifest, list[str]] | None:
     """The manifest and splits when everything asked for is already verified in ``folder``."""
-    manifest_file = folder / "manifest.json"
-    if not _marker_path(folder, "manifest.json").exists() or not manifest_file.exists():
+    manifest_file = folder / MANIFEST_FILE
+    if not _marker_path(folder, MANIFEST_FILE).exists() or not manifest_file.exists():
         return None
     try:
         manifest = Manifest.from_json(manifest_file.read_bytes(), where=str(manifest_file))
         splits = _splits_wanted(manifest, split)
     except (InvalidInput, NotFound):
         return None
-    marker = json.loads(_marker_path(folder, "manifest.json").read_text())
-    if not is_verified(folder, "manifest.json", marker.get("sha256"), None):
+    marker = json.loads(_marker_path(folder, MANIFEST_FILE).read_text())
+    if not is_verified(folder, MANIFEST_FILE, marker.get("sha256"), None):
         return None
     for name in splits:
         for shard in manifest.splits[name].shards:
@@ -352,18 +350,18 @@ def download_version(
     folder = _version_folder(name, resolved, cache_dir, output_dir)
     folder.mkdir(parents=True, exist_ok=True)
     remote = {f.path: f for f in (RemoteFile.from_listing(i) for i in listing.get("files", []))}
-    if "manifest.json" not in remote:
-        raise NotFound(f"{ref}: the server listed no manifest.json")
+    if MANIFEST_FILE not in remote:
+        raise NotFound(f"{ref}: the server listed no {MANIFEST_FILE}")
     fetcher = _Fetcher(client, ref, folder, progress, on_file)
 
     # The manifest first: it is the source of truth for every shard's sha256 and size.
-    meta = remote["manifest.json"]
+    meta = remote[MANIFEST_FILE]
     fetched_manifest = not is_verified(folder, meta.path, meta.sha256, meta.num_bytes,
                                        trust_markers=trust_markers)
     if fetched_manifest:
         fetcher.fetch(meta, meta.sha256, meta.num_bytes)
-    manifest = Manifest.from_json((folder / "manifest.json").read_bytes(),
-                                  where=f"{ref} manifest.json")
+    manifest = Manifest.from_json((folder / MANIFEST_FILE).read_bytes(),
+                                  where=f"{ref} {MANIFEST_FILE}")
     if (manifest.name, manifest.version) != (name, resolved):
         raise IntegrityError(f"{ref}: the manifest describes {manifest.name}@{manifest.version}")
     splits = _splits_wanted(manifest, split)

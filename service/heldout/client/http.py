@@ -19,9 +19,8 @@ from urllib.parse import quote, urljoin, urlsplit
 
 import httpx
 
-from heldout import errors as _errors
 from heldout.client.credentials import API_PREFIX, DEFAULT_URL, normalize_url, resolve
-from heldout.errors import HeldoutError
+from heldout.errors import ConnectionFailed, HeldoutError, ServerError, error_class
 
 if TYPE_CHECKING:
     from heldout.client.download import Download, ProgressCallback
@@ -30,47 +29,6 @@ if TYPE_CHECKING:
 __all__ = ["DEFAULT_URL", "Client", "ConnectionFailed", "ServerError", "normalize_url"]
 RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
 USER_AGENT = "heldout-client"
-
-
-class ServerError(HeldoutError):
-    """The server answered with an error status that maps to no more specific error."""
-
-    slug = "server-error"
-    title = "Server error"
-
-    def __init__(self, detail: str, status: int = 500, **extra: Any) -> None:
-        super().__init__(detail, **extra)
-        self.status = status  # type: ignore[misc]
-
-
-class ConnectionFailed(HeldoutError):
-    """The server could not be reached, even after retries."""
-
-    status = 503
-    slug = "connection-failed"
-    title = "Server unreachable"
-
-
-def _error_classes() -> dict[str, type[HeldoutError]]:
-    """Every typed error by its problem ``type`` slug."""
-    found: dict[str, type[HeldoutError]] = {}
-    stack: list[type[HeldoutError]] = [HeldoutError]
-    while stack:
-        cls = stack.pop()
-        found.setdefault(cls.slug, cls)
-        stack.extend(cls.__subclasses__())
-    return found
-
-
-_BY_STATUS: dict[int, type[HeldoutError]] = {
-    401: _errors.Unauthorized,
-    403: _errors.Forbidden,
-    404: _errors.NotFound,
-    409: _errors.Conflict,
-    413: _errors.PayloadTooLarge,
-    422: _errors.InvalidInput,
-    429: _errors.RateLimited,
-}
 
 
 def error_from_response(response: httpx.Response, what: str = "") -> HeldoutError:
@@ -93,10 +51,8 @@ def error_from_response(response: httpx.Response, what: str = "") -> HeldoutErro
         detail = f"not allowed: {detail}"
     extra = {"status_code": status, "problem": problem, "request": where}
     slug = str(problem.get("type", "")).rsplit("/", 1)[-1]
-    cls = _error_classes().get(slug) if slug else None
-    if cls is None or cls is HeldoutError or cls.status != status:
-        cls = _BY_STATUS.get(status)
-    if cls is None:
+    cls = error_class(status, slug)
+    if cls is None or cls is HeldoutError:
         return ServerError(f"{where}: HTTP {status}: {detail}", status, **extra)
     return cls(detail, **extra)
 

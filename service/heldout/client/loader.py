@@ -22,7 +22,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from heldout.client.download import STATE_DIR, Download, download_version
-from heldout.formats.manifest import SHARD_PATH
+from heldout.layout import is_shard_path
 
 if TYPE_CHECKING:
     from heldout.client.http import Client
@@ -145,7 +145,7 @@ class _Converter:
         self._futures: list[Future[Path]] = []
 
     def __call__(self, folder: Path, rel: str, sha256: str | None) -> None:
-        if sha256 is not None and SHARD_PATH.fullmatch(rel):
+        if sha256 is not None and is_shard_path(rel):
             self._futures.append(
                 self._pool.submit(convert_shard, folder / rel, arrow_path(folder, sha256)))
 

@@ -22,7 +22,8 @@ import pyarrow.parquet as pq
 
 from heldout.errors import HeldoutError, IntegrityError, InvalidInput
 from heldout.formats.features import Features
-from heldout.formats.manifest import SHARD_PATH, Manifest, ShardInfo
+from heldout.formats.manifest import Manifest, ShardInfo
+from heldout.layout import parse_shard_filename
 from heldout.names import check_name, check_split, check_version
 
 if TYPE_CHECKING:
@@ -68,12 +69,12 @@ def _labels_in(folder: Path) -> dict[str, Path]:
     for path in sorted(root.glob("*.parquet")):
         found[check_split(path.stem)] = path
     for path in sorted((root / "data").glob("*.parquet")):
-        match = SHARD_PATH.fullmatch(f"data/{path.name}")
-        if match is None:
+        parsed = parse_shard_filename(path.name)
+        if parsed is None:
             raise InvalidInput(f"{path}: labels files must be named {{split}}.parquet")
-        if match.group("n") != "00001":
+        if parsed.count != 1:
             raise InvalidInput(f"{path}: the labels of a split must be one file")
-        found.setdefault(match.group("split"), path)
+        found.setdefault(parsed.split, path)
     return found
 
 
@@ -95,7 +96,7 @@ def scan_folder(folder: str | Path, labels: Mapping[str, str | Path] | None = No
     if not shards:
         raise InvalidInput(f"{root}: no Parquet shards in {root / 'data'}")
     for shard in shards:
-        if not SHARD_PATH.fullmatch(f"data/{shard.name}"):
+        if parse_shard_filename(shard.name) is None:
             raise InvalidInput(f"{shard}: shard names must look like train-00000-of-00001.parquet")
     label_files = {check_split(k): Path(v) for k, v in (labels or {}).items()} or _labels_in(root)
     meta: dict[str, Any] = {}

@@ -12,6 +12,7 @@ from typing import Any
 
 import yaml
 
+from heldout import layout
 from heldout.formats.features import Audio, ClassLabel, Feature, Image, Sequence, Value
 from heldout.formats.manifest import Manifest
 
@@ -74,7 +75,7 @@ def card_configs(manifest: Manifest) -> list[dict[str, Any]]:
         configs.append(
             {
                 "config_name": "default" if index == 0 else "-".join(splits),
-                "data_files": [{"split": s, "path": f"data/{s}-*.parquet"} for s in splits],
+                "data_files": [{"split": s, "path": layout.split_files_glob(s)} for s in splits],
             }
         )
     return configs

@@ -11,6 +11,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
+from heldout import layout
 from heldout.formats.features import Audio, ClassLabel, Feature, Image, Sequence, Value
 from heldout.formats.manifest import Manifest
 
@@ -190,7 +191,7 @@ def build_croissant(manifest: Manifest, base_url: str) -> dict[str, Any]:
             {
                 "@type": "cr:FileObject",
                 "@id": shard.path,
-                "name": shard.path.removeprefix("data/"),
+                "name": shard.path.removeprefix(layout.DATA_DIR),
                 "description": f"Parquet shard of split {shard.split!r} ({shard.num_rows} rows).",
                 "contentUrl": f"{base}/{shard.path}",
                 "encodingFormat": PARQUET_MIME,
@@ -212,7 +213,7 @@ def build_croissant(manifest: Manifest, base_url: str) -> dict[str, Any]:
                 "name": file_set,
                 "description": f"The Parquet shards of split {split!r}.",
                 "encodingFormat": PARQUET_MIME,
-                "includes": f"data/{split}-*.parquet",
+                "includes": layout.split_files_glob(split),
             }
         )
         split_description = f"Records of split {split!r}."

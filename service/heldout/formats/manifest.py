@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import contextlib
 import json
-import re
 from datetime import UTC, datetime
 from typing import Annotated, Any, Final, Literal
 
@@ -23,14 +22,12 @@ from pydantic import (
     model_validator,
 )
 
-from heldout.errors import InvalidInput, NotFound
+from heldout.errors import InvalidInput, InvalidName, NotFound
 from heldout.formats.features import Features
+from heldout.layout import SHARD_PATH, check_relative_path, parse_shard_path, shard_path
 from heldout.names import check_name, check_split, check_version
 
 MANIFEST_FORMAT: Final = "heldout.manifest/1"
-SHARD_PATH = re.compile(
-    r"data/(?P<split>[a-z][a-z0-9_]{0,31})-(?P<i>\d{5})-of-(?P<n>\d{5})\.parquet"
-)
 # SPDX ids and simple expressions ("MIT", "CC-BY-4.0", "Apache-2.0 OR MIT", "LicenseRef-x"),
 # also the lower-case ids used on dataset hubs ("cc-by-4.0", "other").
 LICENSE_PATTERN = r"^[A-Za-z0-9(][A-Za-z0-9.+\-:() ]{0,127}$"
@@ -43,11 +40,6 @@ NonNegative = Annotated[int, Field(ge=0)]
 
 class _Model(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
-
-
-def shard_path(split: str, index: int, count: int) -> str:
-    """The shard path inside a version folder: ``data/{split}-{i:05d}-of-{n:05d}.parquet``."""
-    return f"data/{split}-{index:05d}-of-{count:05d}.parquet"
 
 
 class ShardInfo(_Model):
@@ -65,25 +57,20 @@ class ShardInfo(_Model):
     @field_validator("path")
     @classmethod
     def _check_path(cls, value: str) -> str:
-        parts = value.split("/")
-        if (
-            not value
-            or value.startswith("/")
-            or "\\" in value
-            or any(p in ("", ".", "..") for p in parts)
-        ):
+        try:
+            return check_relative_path(value)
+        except InvalidName:
             raise ValueError(
                 f"path {value!r} must be relative, '/'-separated, without '.' or '..' parts"
-            )
-        return value
+            ) from None
 
     @property
     def split(self) -> str:
         """The split a public shard belongs to (from its ``data/…`` path)."""
-        match = SHARD_PATH.fullmatch(self.path)
-        if match is None:
+        parsed = parse_shard_path(self.path)
+        if parsed is None:
             raise ValueError(f"{self.path!r} is not a public shard path")
-        return match.group("split")
+        return parsed.split
 
 
 class SplitInfo(_Model):
@@ -335,6 +322,7 @@ def describe_validation_error(exc: ValidationError, limit: int = 5) -> str:
 
 __all__ = [
     "MANIFEST_FORMAT",
+    "SHARD_PATH",
     "HeldOutSplit",
     "Manifest",
     "ShardInfo",

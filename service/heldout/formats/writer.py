@@ -23,7 +23,8 @@ import pyarrow.parquet as pq
 
 from heldout.errors import AlreadyExists, InvalidInput
 from heldout.formats.features import ClassLabel, Feature, Features, approx_size
-from heldout.formats.manifest import ShardInfo, shard_path
+from heldout.formats.manifest import ShardInfo
+from heldout.layout import DATA_DIR, shard_glob, shard_path
 from heldout.names import check_split
 
 DEFAULT_TARGET_BYTES = 256 * 1024**2
@@ -123,9 +124,9 @@ class ShardWriter:
         self.max_group_bytes = min(target_bytes, MAX_GROUP_BYTES)
         self.schema = features.arrow_schema()
         self._options = _parquet_options(features)
-        self._data_dir = self.directory / "data"
+        self._data_dir = self.directory / DATA_DIR.rstrip("/")
         self._data_dir.mkdir(parents=True, exist_ok=True)
-        existing = sorted(self._data_dir.glob(f"{split}-*-of-*.parquet"))
+        existing = sorted(self._data_dir.glob(shard_glob(split)))
         if existing:
             raise AlreadyExists(
                 f"split {split!r} already has shards in {self._data_dir} "

@@ -39,7 +39,7 @@ import pyarrow.json as pajson
 import pyarrow.parquet as pq
 from numpy.typing import NDArray
 
-from heldout.errors import PayloadTooLarge, PredictionError
+from heldout.errors import InvalidInput, PayloadTooLarge, PredictionError
 
 Source = str | os.PathLike[str] | bytes | BinaryIO
 MissingPolicy = Literal["error", "count-as-wrong"]
@@ -325,7 +325,7 @@ def join_ids(
 ) -> Join:
     """Match prediction ids to test ids; report duplicates, unknown and missing ids."""
     if missing not in MISSING_POLICIES:
-        raise ValueError(f"missing policy must be one of {MISSING_POLICIES}, not {missing!r}")
+        raise InvalidInput(f"missing policy must be one of {MISSING_POLICIES}, not {missing!r}")
     _require(table, ["id"], problems)
     ids = _string_column(table, "id", problems)
     problems.raise_if_any()

@@ -223,17 +223,14 @@ def _score(
     else:
         assert truth.labels is not None
         vp = verification_predictions(table, label, truth.ids, truth.labels, config.missing)
-        try:
-            result = verification_metrics(
-                truth.labels,
-                vp.scores,
-                config.p_target,
-                config.c_miss,
-                config.c_fa,
-                n_missing=vp.n_missing,
-            )
-        except ValueError as exc:
-            raise InvalidInput(str(exc)) from None
+        result = verification_metrics(
+            truth.labels,
+            vp.scores,
+            config.p_target,
+            config.c_miss,
+            config.c_fa,
+            n_missing=vp.n_missing,
+        )
         stat = bs.verification_statistic(
             truth.labels, vp.scores, config.p_target, config.c_miss, config.c_fa
         )

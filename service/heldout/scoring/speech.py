@@ -34,6 +34,7 @@ import pyarrow.compute as pc
 from numpy.typing import NDArray
 from rapidfuzz.distance import Levenshtein
 
+from heldout.errors import InvalidInput
 from heldout.scoring.normalizers import Normalizer, get_normalizer
 from heldout.scoring.results import Alignments, ErrorCounts, SpeechResult
 
@@ -93,7 +94,7 @@ def encode_words(refs: Sequence[str], hyps: Sequence[str]) -> Encoded:
     encoded_ids = pc.dictionary_encode(flat)
     vocabulary = encoded_ids.dictionary.to_pylist()
     if len(vocabulary) > _MAX_CODES:
-        raise ValueError(f"{len(vocabulary)} distinct words; at most {_MAX_CODES} supported")
+        raise InvalidInput(f"{len(vocabulary)} distinct words; at most {_MAX_CODES} supported")
     codes = encoded_ids.indices.to_numpy(zero_copy_only=False).astype(np.uint32) + 1
     codes[codes >= _SURROGATES] += 0x800
     text = codes.astype("<u4").tobytes().decode("utf-32-le")
@@ -158,7 +159,7 @@ def utterance_counts(
     """Normalise, tokenise and align every utterance; counts per utterance."""
     norm = get_normalizer(normalizer) if isinstance(normalizer, str) else normalizer
     if len(references) != len(hypotheses):
-        raise ValueError(f"{len(references)} references but {len(hypotheses)} hypotheses")
+        raise InvalidInput(f"{len(references)} references but {len(hypotheses)} hypotheses")
     if norm.name != "none":
         references = [norm.apply(t) for t in references]
         hypotheses = [norm.apply(t) for t in hypotheses]

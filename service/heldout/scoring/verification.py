@@ -25,6 +25,7 @@ from __future__ import annotations
 import numpy as np
 from numpy.typing import NDArray
 
+from heldout.errors import InvalidInput
 from heldout.scoring.results import VerificationResult
 
 FloatArray = NDArray[np.float64]
@@ -98,7 +99,7 @@ def verification_metrics(
     n_target = int(labels.sum())
     n_nontarget = int(labels.size - n_target)
     if n_target == 0 or n_nontarget == 0:
-        raise ValueError(
+        raise InvalidInput(
             f"verification needs target and non-target trials; got {n_target} target "
             f"and {n_nontarget} non-target"
         )

@@ -3,10 +3,15 @@
 from __future__ import annotations
 
 import abc
+import os
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime
 from typing import BinaryIO
+
+from heldout.errors import IntegrityError, InvalidInput, ObjectNotFound
+from heldout.layout import check_key
+from heldout.storage.keys import check_sha256
 
 
 @dataclass(frozen=True)
@@ -31,7 +36,6 @@ class ObjectStore(abc.ABC):
 
     name: str
 
-    @abc.abstractmethod
     def put(
         self,
         key: str,
@@ -47,18 +51,37 @@ class ObjectStore(abc.ABC):
         passes an expected ``sha256`` and the bytes differ, nothing is stored and
         ``IntegrityError`` is raised. Overwrites an existing object.
         """
+        check_key(key)
+        expected = check_sha256(sha256)
+        if length is not None and length < 0:
+            raise InvalidInput(f"invalid length {length} for {key!r}: must be >= 0")
+        if isinstance(data, bytes | bytearray | memoryview):
+            data = bytes(data)
+            if length is not None and length != len(data):
+                raise InvalidInput(f"length {length} given but {len(data)} bytes of data passed")
+            length = len(data)
+        return self._put(key, data, length, content_type=content_type, sha256=expected)
 
     @abc.abstractmethod
+    def _put(self, key: str, data: BinaryIO | bytes, length: int | None, *, content_type: str,
+             sha256: str | None) -> ObjectInfo:
+        """Store checked arguments: ``bytes`` data has exactly ``length`` bytes, ``sha256`` is
+        lower-case hex or None. Stream and hash the data; on a digest other than ``sha256`` store
+        nothing and raise (:func:`check_digest`)."""
+
     def put_if_absent(
         self, key: str, data: bytes, *, content_type: str = "application/json"
     ) -> bool:
         """Atomically create ``key`` only if it does not exist. Returns False if it existed."""
+        return self._put_if_absent(check_key(key), bytes(data), content_type=content_type)
+
+    @abc.abstractmethod
+    def _put_if_absent(self, key: str, data: bytes, *, content_type: str) -> bool:
+        """Create a checked ``key`` atomically unless it exists."""
 
     def put_file(self, key: str, path: str, *, content_type: str = "application/octet-stream",
                  sha256: str | None = None) -> ObjectInfo:
         """Upload a local file."""
-        import os
-
         with open(path, "rb") as handle:
             return self.put(key, handle, os.path.getsize(path), content_type=content_type,
                             sha256=sha256)
@@ -82,8 +105,6 @@ class ObjectStore(abc.ABC):
 
     def exists(self, key: str) -> bool:
         """Whether ``key`` exists."""
-        from heldout.errors import ObjectNotFound
-
         try:
             self.stat(key)
         except ObjectNotFound:
@@ -113,6 +134,25 @@ class ObjectStore(abc.ABC):
     def ping(self) -> None:
         """Raise StoreUnavailable unless the backend answers."""
 
+    @abc.abstractmethod
+    def ensure(self) -> None:
+        """Create the bucket (folder) if it is missing; tidy what crashed writers left."""
+
+
+def check_digest(key: str, expected: str | None, actual: str) -> None:
+    """Raise IntegrityError when an expected sha256 was given and the data has another."""
+    if expected is not None and actual != expected:
+        raise IntegrityError(
+            f"sha256 mismatch for {key!r}: expected {expected}, the data has {actual}",
+            key=key, expected=expected, actual=actual,
+        )
+
+
+def check_range(key: str, offset: int, length: int | None) -> None:
+    """Refuse a negative offset or length for a ranged read."""
+    if offset < 0 or (length is not None and length < 0):
+        raise InvalidInput(f"invalid range offset={offset} length={length} for {key!r}")
+
 
 @dataclass(frozen=True)
 class Stores:
@@ -120,3 +160,14 @@ class Stores:
 
     public: ObjectStore
     private: ObjectStore
+
+    def ensure(self) -> None:
+        """Create missing buckets (folders), then ping each store.
+
+        Raises StoreUnavailable when a store cannot be reached or the credentials may not
+        create a missing bucket.
+        """
+        for store in (self.public, self.private) if self.private is not self.public else (
+                self.public,):
+            store.ensure()
+            store.ping()

@@ -16,14 +16,13 @@ from typing import BinaryIO
 
 from heldout.errors import (
     Conflict,
-    IntegrityError,
     InvalidInput,
     InvalidName,
     ObjectNotFound,
     StoreUnavailable,
 )
-from heldout.storage.base import ObjectInfo, ObjectStore
-from heldout.storage.keys import check_key, check_prefix, check_sha256
+from heldout.layout import check_key, check_prefix
+from heldout.storage.base import ObjectInfo, ObjectStore, check_digest, check_range
 
 TMP_DIR = ".heldout-tmp"
 XATTR_SHA256 = "user.heldout.sha256"
@@ -119,15 +118,10 @@ class LocalStore(ObjectStore):
         size = 0
         try:
             with open(tmp, "xb") as out:
-                if isinstance(data, bytes | bytearray | memoryview):
-                    view = bytes(data)
-                    if length is not None and length != len(view):
-                        raise InvalidInput(
-                            f"length {length} given but {len(view)} bytes of data passed"
-                        )
-                    digest.update(view)
-                    out.write(view)
-                    size = len(view)
+                if isinstance(data, bytes):
+                    digest.update(data)
+                    out.write(data)
+                    size = len(data)
                 else:
                     remaining = length
                     while remaining is None or remaining > 0:
@@ -186,27 +180,13 @@ class LocalStore(ObjectStore):
             return True
         raise StoreUnavailable(f"local store {self.name!r}: could not place {key!r}")
 
-    def put(
-        self,
-        key: str,
-        data: BinaryIO | bytes,
-        length: int | None = None,
-        *,
-        content_type: str = "application/octet-stream",
-        sha256: str | None = None,
-    ) -> ObjectInfo:
+    def _put(self, key: str, data: BinaryIO | bytes, length: int | None, *, content_type: str,
+             sha256: str | None) -> ObjectInfo:
         """Write ``key`` atomically (temp file + rename); see ObjectStore.put."""
         path = self._path(key)
-        expected = check_sha256(sha256)
-        if length is not None and length < 0:
-            raise InvalidInput(f"invalid length {length} for {key!r}: must be >= 0")
         tmp, size, sha = self._write_temp(data, length, content_type)
         try:
-            if expected is not None and sha != expected:
-                raise IntegrityError(
-                    f"sha256 mismatch for {key!r}: expected {expected}, the data has {sha}",
-                    key=key, expected=expected, actual=sha,
-                )
+            check_digest(key, sha256, sha)
             self._place(key, tmp, path, exclusive=False)
         finally:
             with contextlib.suppress(OSError):
@@ -214,9 +194,7 @@ class LocalStore(ObjectStore):
         return ObjectInfo(key=key, size=size, sha256=sha, last_modified=self._mtime(path),
                           content_type=content_type)
 
-    def put_if_absent(
-        self, key: str, data: bytes, *, content_type: str = "application/json"
-    ) -> bool:
+    def _put_if_absent(self, key: str, data: bytes, *, content_type: str) -> bool:
         """Create ``key`` with a hard link of the temp file: atomic, fails if it exists."""
         path = self._path(key)
         if path.exists():
@@ -244,8 +222,7 @@ class LocalStore(ObjectStore):
 
     def get_range(self, key: str, offset: int, length: int | None = None) -> bytes:
         """Bytes ``[offset, offset+length)``; empty when ``offset`` is past the end."""
-        if offset < 0 or (length is not None and length < 0):
-            raise InvalidInput(f"invalid range offset={offset} length={length} for {key!r}")
+        check_range(key, offset, length)
         with self._open_file(key) as handle:
             handle.seek(offset)
             return handle.read() if length is None else handle.read(length)

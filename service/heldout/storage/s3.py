@@ -25,8 +25,9 @@ import contextlib
 import hashlib
 import io
 from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from typing import TYPE_CHECKING, Any, BinaryIO, NoReturn, cast
+from typing import Any, BinaryIO, NoReturn, cast
 
 import certifi
 import urllib3
@@ -37,16 +38,12 @@ from minio.error import InvalidResponseError, S3Error, ServerError
 
 from heldout.errors import (
     HeldoutError,
-    IntegrityError,
     InvalidInput,
     ObjectNotFound,
     StoreUnavailable,
 )
-from heldout.storage.base import ObjectInfo, ObjectStore
-from heldout.storage.keys import check_key, check_prefix, check_sha256
-
-if TYPE_CHECKING:
-    from heldout.config import Settings
+from heldout.layout import check_key, check_prefix
+from heldout.storage.base import ObjectInfo, ObjectStore, check_digest, check_range
 
 SHA256_META = "sha256"
 SHA256_HEADER = "x-amz-meta-sha256"
@@ -107,28 +104,46 @@ def make_client(
     )
 
 
-def client_from_settings(settings: Settings) -> Minio:
-    """The Minio client for the endpoint and credentials in ``settings``."""
-    return make_client(
-        settings.s3_endpoint,
-        settings.s3_access_key,
-        settings.s3_secret_key.get_secret_value(),
-        secure=settings.s3_secure,
-        region=settings.s3_region,
-    )
+@dataclass(frozen=True)
+class S3Config:
+    """Where and how to reach the S3 server (built from the settings where services are wired).
 
-
-def signer_from_settings(settings: Settings) -> Minio | None:
-    """A client that only signs URLs for ``s3_public_endpoint`` (None when it is not set).
-
-    Presigning is computed locally (the region is given), so this client never connects.
+    ``public_endpoint`` (and ``public_secure``) name the host users reach, when it differs;
+    presigned URLs use it.
     """
-    if not settings.s3_public_endpoint:
-        return None
-    secure = settings.s3_secure if settings.s3_public_secure is None else settings.s3_public_secure
-    return make_client(settings.s3_public_endpoint, settings.s3_access_key,
-                       settings.s3_secret_key.get_secret_value(), secure=secure,
-                       region=settings.s3_region)
+
+    endpoint: str
+    access_key: str
+    secret_key: str = field(repr=False)
+    secure: bool = False
+    region: str = "us-east-1"
+    public_endpoint: str | None = None
+    public_secure: bool | None = None
+    part_size: int = 16 * 1024 * 1024
+    connect_timeout: float = 3.0
+    read_timeout: float = 120.0
+    retries: int = 2
+
+    @property
+    def url(self) -> str:
+        return f"{'https' if self.secure else 'http'}://{self.endpoint}"
+
+    def client(self) -> Minio:
+        """The Minio client for the endpoint and credentials."""
+        return make_client(self.endpoint, self.access_key, self.secret_key, secure=self.secure,
+                           region=self.region, connect_timeout=self.connect_timeout,
+                           read_timeout=self.read_timeout, retries=self.retries)
+
+    def signer(self) -> Minio | None:
+        """A client that only signs URLs for ``public_endpoint`` (None when it is not set).
+
+        Presigning is computed locally (the region is given), so this client never connects.
+        """
+        if not self.public_endpoint:
+            return None
+        secure = self.secure if self.public_secure is None else self.public_secure
+        return make_client(self.public_endpoint, self.access_key, self.secret_key,
+                           secure=secure, region=self.region)
 
 
 def _short_reason(exc: BaseException) -> str:
@@ -172,12 +187,7 @@ class _HashingReader:
 
     def _finish(self) -> None:
         self.done = True
-        if self._expected is not None and self._digest.hexdigest() != self._expected:
-            raise IntegrityError(
-                f"sha256 mismatch for {self._key!r}: expected {self._expected}, "
-                f"the data has {self._digest.hexdigest()}",
-                key=self._key, expected=self._expected, actual=self._digest.hexdigest(),
-            )
+        check_digest(self._key, self._expected, self._digest.hexdigest())
 
     def read(self, size: int = -1) -> bytes:
         if self.done:
@@ -293,14 +303,11 @@ class S3Store(ObjectStore):
         self.endpoint = endpoint or f"{scheme}://{getattr(base, 'host', '?')}"
 
     @classmethod
-    def from_settings(cls, settings: Settings, bucket: str,
-                      client: Minio | None = None, signer: Minio | None = None) -> S3Store:
-        """A store for ``bucket`` on the endpoint in ``settings`` (sharing ``client`` if given)."""
-        scheme = "https" if settings.s3_secure else "http"
-        return cls(client or client_from_settings(settings), bucket,
-                   part_size=settings.s3_part_size,
-                   endpoint=f"{scheme}://{settings.s3_endpoint}",
-                   signer=signer or signer_from_settings(settings))
+    def from_config(cls, config: S3Config, bucket: str,
+                    client: Minio | None = None, signer: Minio | None = None) -> S3Store:
+        """A store for ``bucket`` on the configured endpoint (sharing ``client`` if given)."""
+        return cls(client or config.client(), bucket, part_size=config.part_size,
+                   endpoint=config.url, signer=signer or config.signer())
 
     def __repr__(self) -> str:
         return f"S3Store(endpoint={self.endpoint!r}, bucket={self.bucket!r})"
@@ -347,25 +354,12 @@ class S3Store(ObjectStore):
             ) from None
 
     # -- writes ----------------------------------------------------------------------------
-    def put(
-        self,
-        key: str,
-        data: BinaryIO | bytes,
-        length: int | None = None,
-        *,
-        content_type: str = "application/octet-stream",
-        sha256: str | None = None,
-    ) -> ObjectInfo:
+    def _put(self, key: str, data: BinaryIO | bytes, length: int | None, *, content_type: str,
+             sha256: str | None) -> ObjectInfo:
         """Upload ``data``; multipart when larger than one part. See ObjectStore.put."""
-        check_key(key)
-        expected = check_sha256(sha256)
-        if length is not None and length < 0:
-            raise InvalidInput(f"invalid length {length} for {key!r}: must be >= 0")
-        if isinstance(data, bytes | bytearray | memoryview):
-            body = bytes(data)
-            if length is not None and length != len(body):
-                raise InvalidInput(f"length {length} given but {len(body)} bytes of data passed")
-            return self._put_known(key, body, expected, content_type)
+        expected = sha256
+        if isinstance(data, bytes):
+            return self._put_known(key, data, expected, content_type)
 
         reader = _HashingReader(data, length, expected, key)
         if expected is None and (length is None or length <= self.part_size):
@@ -382,11 +376,7 @@ class S3Store(ObjectStore):
     def _put_known(self, key: str, body: bytes, expected: str | None,
                    content_type: str) -> ObjectInfo:
         sha = hashlib.sha256(body).hexdigest()
-        if expected is not None and sha != expected:
-            raise IntegrityError(
-                f"sha256 mismatch for {key!r}: expected {expected}, the data has {sha}",
-                key=key, expected=expected, actual=sha,
-            )
+        check_digest(key, expected, sha)
         with self._translate("writing", key):
             self.client.put_object(
                 self.bucket, key, io.BytesIO(body), len(body),
@@ -434,9 +424,7 @@ class S3Store(ObjectStore):
                 self.delete(key)
             raise
 
-    def put_if_absent(
-        self, key: str, data: bytes, *, content_type: str = "application/json"
-    ) -> bool:
+    def _put_if_absent(self, key: str, data: bytes, *, content_type: str) -> bool:
         """Create ``key`` with a conditional PUT (``If-None-Match: *``).
 
         Atomic on servers that honour conditional writes (SeaweedFS 4.x, MinIO since 2024,
@@ -444,8 +432,7 @@ class S3Store(ObjectStore):
         repeated call safe on servers that would ignore the header (then only a true race
         could let two writers through).
         """
-        check_key(key)
-        body = bytes(data)
+        body = data
         if self.exists(key):
             return False
         headers: dict[str, Any] = {
@@ -480,8 +467,7 @@ class S3Store(ObjectStore):
     def get_range(self, key: str, offset: int, length: int | None = None) -> bytes:
         """A ranged GET; empty when ``offset`` is at or past the end."""
         check_key(key)
-        if offset < 0 or (length is not None and length < 0):
-            raise InvalidInput(f"invalid range offset={offset} length={length} for {key!r}")
+        check_range(key, offset, length)
         if length == 0:
             self.stat(key)
             return b""
@@ -586,7 +572,7 @@ class S3Store(ObjectStore):
         if not found:
             raise StoreUnavailable(f"{self._where()}: the bucket does not exist")
 
-    def ensure_bucket(self) -> None:
+    def ensure(self) -> None:
         """Create the bucket if it is missing."""
         with self._translate("creating the bucket"):
             if self.client.bucket_exists(self.bucket):

@@ -9,24 +9,21 @@ from typing import Any
 
 from fastapi import APIRouter, Depends, Path, Query, Request
 from fastapi.responses import JSONResponse, Response
-from sqlalchemy import func, or_, select
 
 from heldout import layout
-from heldout.accounts import access, audit
+from heldout.accounts import access
 from heldout.accounts.roles import Principal
 from heldout.api import preview, views
 from heldout.api.deps import (
     MAX_OFFSET,
     audit_request,
-    client_ip,
     get_services,
     optional_user,
-    request_id,
     require_user,
 )
 from heldout.api.params import NAME, VERSION
 from heldout.api.streaming import object_response
-from heldout.catalog.datasets import latest_of
+from heldout.catalog.datasets import DatasetQuery, latest_of, search_datasets
 from heldout.catalog.datasets import list_versions as catalog_versions
 from heldout.catalog.lifecycle import WARNING_HEADER, lifecycle_warning
 from heldout.catalog.models import Dataset
@@ -36,7 +33,7 @@ from heldout.names import check_name, check_split
 from heldout.services import Services
 
 router = APIRouter(prefix="/api/v1", tags=["datasets"])
-METADATA_FILES = ("manifest.json", "croissant.json", "README.md")
+METADATA_FILES = layout.META_FILES
 MEDIA_TYPES = {
     "manifest.json": "application/json",
     "croissant.json": "application/ld+json",
@@ -97,22 +94,10 @@ def list_datasets(
     services: Services = Depends(get_services),
 ) -> dict[str, Any]:
     """Datasets with a committed version, by name; private ones only for who may read them."""
+    query = DatasetQuery(task=task, modality=modality, license=license, text=q)
     with services.catalog.session() as session:
-        query = select(Dataset).where(Dataset.latest_version.is_not(None),
-                                      access.visible_clause(session, user))
-        if task:
-            query = query.where(Dataset.task == task)
-        if modality:
-            query = query.where(Dataset.modality == modality)
-        if license:
-            query = query.where(func.lower(Dataset.license) == license.lower())
-        if q:
-            pattern = f"%{q.lower()}%"
-            query = query.where(or_(func.lower(Dataset.name).like(pattern),
-                                    func.lower(Dataset.title).like(pattern),
-                                    func.lower(Dataset.description).like(pattern)))
-        total = session.scalar(select(func.count()).select_from(query.subquery())) or 0
-        rows = session.scalars(query.order_by(Dataset.name).limit(limit).offset(offset)).all()
+        total, rows = search_datasets(session, query, access.visible_clause(session, user),
+                                      limit=limit, offset=offset)
         items = [views.dataset_item(row) for row in rows]
     return {"items": items, "total": total, "limit": limit, "offset": offset}
 
@@ -330,9 +315,8 @@ def accept_terms(
         if row is None or not access.may_see(session, user, row):
             raise NotFound(f"dataset {name!r} does not exist")
         accepted = access.accept_terms(session, user, row)
-        audit.record(session, "dataset.terms_accepted", name, user_id=user.id,
-                     client_ip=client_ip(request), request_id=request_id(request),
-                     detail={"terms_version": accepted.terms_version})
         body = {"dataset": name, "user": user.name, "terms_version": accepted.terms_version,
                 "accepted_at": views.iso(accepted.accepted_at)}
+    audit_request(services, request, user, "dataset.terms_accepted", name,
+                  {"terms_version": body["terms_version"]})
     return JSONResponse(body, status_code=201)
