@@ -8,6 +8,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
+from fastapi_offline import FastAPIOffline
 
 from heldout import __version__
 from heldout.api.middleware import BodyLimitMiddleware, RequestContextMiddleware
@@ -42,7 +43,9 @@ def create_app(settings: Settings, services: Services | None = None, *,
         if owned:
             services.close()
 
-    app = FastAPI(
+    # /docs and /redoc load Swagger UI and ReDoc from files in the fastapi-offline package,
+    # never from a CDN, so they render on a machine without internet
+    app = FastAPIOffline(
         title="Heldout",
         version=__version__,
         summary="Open AI training data and held-out benchmarks",

@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import typer
 
 from heldout.cli.common import handle_errors
-from heldout.cli.output import console, human_bytes, print_json, print_table
+from heldout.cli.output import console, print_json, print_table
 from heldout.cli.remote import JSON_OPTION, TOKEN_OPTION, URL_OPTION, connect
-from heldout.formats.manifest import Manifest
+from heldout.cli.show import leakage_sentence, print_splits, print_statistics
 from heldout.names import parse_ref
+
+if TYPE_CHECKING:
+    from heldout.formats.manifest import Manifest
 
 LIST_COLUMNS = ("name", "latest_version", "task", "modality", "license", "visibility", "title")
 LOCAL_OPTION = typer.Option(
@@ -108,39 +111,22 @@ def show_command(
 
 
 def _print_manifest(manifest: Manifest, versions: list[str]) -> None:
-    console.print(f"[bold]{manifest.name}@{manifest.version}[/] — {manifest.title}")
-    console.print(f"task {manifest.task}, modality {manifest.modality}, license {manifest.license}")
-    console.print(
-        f"created {manifest.created_at:%Y-%m-%d %H:%M} UTC; versions: {', '.join(versions)}"
-    )
-    if manifest.description:
-        console.print(manifest.description)
-    print_table(
-        "Splits",
-        ["split", "rows", "size", "shards", "held out"],
-        [
-            [
-                s.name,
-                s.num_rows,
-                human_bytes(s.num_bytes),
-                len(s.shards),
-                ", ".join(manifest.held_out[s.name].label_columns)
-                if s.name in manifest.held_out
-                else "",
-            ]
-            for s in manifest.splits.values()
-        ],
-    )
-    print_table(
-        "Features",
-        ["column", "type"],
-        [[column, _feature_text(spec)] for column, spec in manifest.features.items()],
-    )
-    _print_statistics(manifest.statistics)
+    console.print(f"[bold]{manifest.name}@{manifest.version}[/] — {manifest.title}",
+                  highlight=False)
+    console.print(f"{manifest.task}, {manifest.modality}, license {manifest.license}; created "
+                  f"{manifest.created_at:%Y-%m-%d %H:%M} UTC; versions: {', '.join(versions)}",
+                  highlight=False, soft_wrap=False)
+    if manifest.description:  # prose is wrapped to the width (80 columns when piped)
+        console.print(manifest.description, highlight=False, markup=False, soft_wrap=False)
+    print_splits(manifest)
+    print_table("Features", ["column", "type"],
+                [[column, _feature_text(spec)] for column, spec in manifest.features.items()])
+    print_statistics(manifest)
     if manifest.skipped_files:
         console.print(f"[yellow]{len(manifest.skipped_files)} invalid files were skipped[/]")
-    if manifest.leakage:
-        console.print(f"[yellow]leakage:[/] {manifest.leakage}")
+    sentence = leakage_sentence(manifest.leakage or {})
+    if sentence:
+        console.print(f"[yellow]{sentence}[/]", highlight=False)
 
 
 def _feature_text(spec: dict[str, Any]) -> str:
@@ -154,42 +140,3 @@ def _feature_text(spec: dict[str, Any]) -> str:
     if kind == "Value":
         return str(spec.get("dtype"))
     return str(kind)
-
-
-def _print_statistics(statistics: dict[str, Any]) -> None:
-    balance = statistics.get("class_balance") or {}
-    for split, counts in balance.items():
-        total = sum(counts.values()) or 1
-        print_table(
-            f"Class balance — {split}",
-            ["label", "count", "share"],
-            [
-                [label, count, f"{100 * count / total:.1f}%  " + "█" * round(30 * count / total)]
-                for label, count in counts.items()
-            ],
-        )
-    for key, per_split in statistics.items():
-        if key == "class_balance" or not isinstance(per_split, dict):
-            continue
-        for split, hist in per_split.items():
-            if isinstance(hist, dict) and "bin_edges" in hist and "counts" in hist:
-                _print_histogram(f"{key.replace('_', ' ')} — {split}", hist)
-
-
-def _print_histogram(title: str, hist: dict[str, Any]) -> None:
-    edges, counts = hist["bin_edges"], hist["counts"]
-    peak = max(counts) or 1
-    print_table(
-        f"{title} (min {hist.get('min')}, mean {_fmt(hist.get('mean'))}, max {hist.get('max')})",
-        ["range", "count", ""],
-        [
-            [f"{_fmt(edges[i])} – {_fmt(edges[i + 1])}", count, "█" * round(30 * count / peak)]
-            for i, count in enumerate(counts)
-        ],
-    )
-
-
-def _fmt(value: Any) -> str:
-    if isinstance(value, float):
-        return f"{value:.3g}"
-    return str(value)

@@ -23,6 +23,8 @@ DATASETS_COMMANDS: list[Entry] = [
           "--search).", CLIENT, "heldout.cli.datasets:list_command"),
     Entry("show", "Show a dataset version: splits, features, statistics.", CLIENT,
           "heldout.cli.datasets:show_command"),
+    Entry("head", "Print the first rows of a split, read on the server.", CLIENT,
+          "heldout.cli.head:head_command"),
     Entry("pull", "Download a version (parallel, resumable, sha256-verified).", CLIENT,
           "heldout.cli.pull:pull_command"),
     Entry("terms", "Read or accept a gated dataset's terms.", CLIENT,

@@ -286,6 +286,17 @@ class Client:
         result: dict[str, Any] = response.json()
         return result
 
+    def rows(self, name: str, version: str = "latest", *, split: str | None = None,
+             offset: int = 0, length: int = 20) -> dict[str, Any]:
+        """A page of a split's rows as the server previews them (media as preview URLs)."""
+        params: dict[str, Any] = {"offset": offset, "length": length}
+        if split:
+            params["split"] = split
+        result: dict[str, Any] = self.get_json(
+            f"/datasets/{quote(name)}/versions/{quote(version)}/rows", params=params,
+            what=f"rows of {name}@{version}")
+        return result
+
     def accept_terms(self, name: str) -> dict[str, Any]:
         """Accept the current terms of a gated dataset (needed once before downloading it)."""
         result: dict[str, Any] = self.request(

@@ -21,7 +21,10 @@ from typing import TYPE_CHECKING, Any
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from heldout.client.audio import warn_undecoded_audio
 from heldout.client.download import STATE_DIR, Download, download_version
+from heldout.client.streaming import hf_iterable, open_stream
+from heldout.errors import InvalidInput
 from heldout.layout import is_shard_path
 
 if TYPE_CHECKING:
@@ -89,6 +92,8 @@ def hf_features(download: Download, split: str, decode: bool = True) -> Any:
     can_decode_audio = importlib.util.find_spec("torchcodec") is not None
     for name, feature in features.items():
         if isinstance(feature, datasets.Audio) and (not decode or not can_decode_audio):
+            if decode:
+                warn_undecoded_audio(name)
             features[name] = datasets.Audio(sampling_rate=feature.sampling_rate, decode=False)
         elif isinstance(feature, datasets.Image) and not decode:
             features[name] = datasets.Image(decode=False)
@@ -186,6 +191,17 @@ def load_from_client(
                               for s in download.splits})
 
 
+def stream_split(client: Client, name: str, split: str | None, version: str = "latest", *,
+                 decode: bool = True, plain: bool = False) -> Any:
+    """``split`` of ``name@version`` as a stream (see ``load_dataset(streaming=True)``)."""
+    if split is None:
+        raise InvalidInput("streaming reads one split: pass split=, e.g. split='train'")
+    stream = open_stream(client, name, split, version)
+    if plain or importlib.util.find_spec("datasets") is None:
+        return stream
+    return hf_iterable(stream, decode)
+
+
 def load_dataset(
     name: str,
     split: str | None = None,
@@ -197,6 +213,7 @@ def load_dataset(
     decode: bool = True,
     as_arrow: bool = False,
     keep_in_memory: bool = False,
+    streaming: bool = False,
 ) -> Loaded:
     """Download a Heldout dataset (parallel, resumable, sha256-verified) and open it.
 
@@ -209,9 +226,16 @@ def load_dataset(
     Memory-mapping needs an Arrow copy of each shard next to the Parquet files (made once,
     while the download runs); ``keep_in_memory=True`` skips it and reads the Parquet shards
     into RAM instead (faster for a dataset that fits in memory).
+
+    ``streaming=True`` downloads nothing up front: it returns an iterable over ``split``'s rows
+    read over HTTP row group by row group, each shard's sha256 checked as it completes (see
+    :mod:`heldout.client.streaming`) — a ``datasets.IterableDataset`` when ``datasets`` is
+    installed, else (or with ``as_arrow=True``) an iterable of plain dicts.
     """
     from heldout.client.http import Client
 
     with Client(url, token, cache_dir=cache_dir) as client:
+        if streaming:
+            return stream_split(client, name, split, version, decode=decode, plain=as_arrow)
         return load_from_client(client, name, split, version, cache_dir=cache_dir,
                                 decode=decode, as_arrow=as_arrow, keep_in_memory=keep_in_memory)
