@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 from pydantic import ValidationError
 
@@ -42,3 +44,19 @@ def test_secrets_are_not_printed() -> None:
     settings = Settings(secret_key="super-secret-value", s3_secret_key="s3-secret-value")
     assert "super-secret-value" not in repr(settings)
     assert "s3-secret-value" not in str(settings)
+
+
+def test_skip_migrations_is_a_setting(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    import sqlalchemy
+
+    from heldout.api.app import app_from_env
+
+    monkeypatch.setenv("HELDOUT_DATA_DIR", str(tmp_path))
+    monkeypatch.setenv("HELDOUT_SKIP_MIGRATIONS", "1")
+    assert Settings().skip_migrations
+    app_from_env()
+    engine = sqlalchemy.create_engine(Settings().resolved_database_url)
+    assert "alembic_version" not in sqlalchemy.inspect(engine).get_table_names()
+    monkeypatch.setenv("HELDOUT_SKIP_MIGRATIONS", "0")
+    app_from_env()
+    assert "alembic_version" in sqlalchemy.inspect(engine).get_table_names()

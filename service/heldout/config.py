@@ -38,6 +38,8 @@ class Settings(BaseSettings):
     s3_retries: int = Field(default=2, ge=0)  # per request, on connection errors and 5xx
 
     database_url: str | None = None
+    # Set by ``heldout serve`` for its worker processes: it migrates once before they start.
+    skip_migrations: bool = False
     public_base_url: str = "http://127.0.0.1:8000"
     secret_key: SecretStr = SecretStr(DEVELOPMENT_SECRET)
 

@@ -200,3 +200,14 @@ def test_features_validate_their_columns() -> None:
         Features({"": Value("string")})
     with pytest.raises(InvalidInput, match=r"sampling_rate must be a positive integer"):
         Audio(sampling_rate=0)
+
+
+def test_every_registered_feature_type_reads_what_it_writes() -> None:
+    from heldout.formats.features import FEATURE_TYPES, feature_from_hf
+
+    examples = [Value("int64"), ClassLabel(["a", "b"]), Image(), Audio(8000),
+                Sequence(Value("float32"), 3)]
+    assert {type(e) for e in examples} == set(FEATURE_TYPES.values())
+    for example in examples:
+        assert feature_from_hf(example.to_hf()) == example
+        assert FEATURE_TYPES[example.to_hf()["_type"]] is type(example)

@@ -118,8 +118,11 @@ def test_csv_table_with_paths(repo: DatasetRepository, tmp_path: Path) -> None:
         lines.append(f"img/{i}.png,{'round' if i % 2 else 'square'},{split},n{i}")
         expected[f"{i}.png"] = (data, "round" if i % 2 else "square", f"n{i}")
     (tmp_path / "index.csv").write_text("\n".join(lines) + "\n")
-    source = TableSource(tmp_path / "index.csv", media_column="path", label_column="kind",
+    source = TableSource(tmp_path / "index.csv", media_column="path", class_column="kind",
                          split_column="split")
+    old_name = TableSource(tmp_path / "index.csv", media_column="path", label_column="kind",
+                           split_column="split")  # the deprecated name of class_column
+    assert old_name.features == source.features
     manifest = publish_source(repo, source, "shapes", "1.0.0", metadata()).manifest
     assert manifest.splits["train"].num_rows == 4 and manifest.splits["test"].num_rows == 2
     names = manifest.label_names["kind"]

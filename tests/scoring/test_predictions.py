@@ -276,3 +276,17 @@ def test_unknown_format_and_bad_config() -> None:
         ScoreConfig(missing="skip")  # type: ignore[arg-type]
     with pytest.raises(InvalidInput, match="unknown text normaliser 'klingon'"):
         ScoreConfig(normalizer="klingon")
+
+
+@pytest.mark.parametrize("table", [
+    pa.table({"id": ["a", "b"], "prediction": pa.array([1, None], pa.int64())}),
+    pa.table({"id": ["a", "b"], "prediction": ["cat", None]}),
+    pa.table({"id": ["a", "b"], "prediction": ["cat", "dog"],
+              "scores": pa.array([[0.5, 0.5], None], pa.list_(pa.float64()))}),
+], ids=["label-index", "label-name", "scores"])
+def test_every_null_report_says_the_same_thing(table: pa.Table) -> None:
+    e = rejected(parquet(table), name="p.parquet")
+    (null,) = [err for err in e.extra["errors"] if err["kind"] == "null"]
+    assert set(null) == {"kind", "column", "count", "rows"}
+    assert (null["count"], null["rows"]) == (1, [2])
+    assert f"column {null['column']!r} is empty (null) in 1 rows (first rows: 2)" in e.detail

@@ -29,7 +29,7 @@ from heldout.catalog.models import (
     User,
     iso,
 )
-from heldout.errors import Forbidden, InvalidInput, NotFound, Unauthorized
+from heldout.errors import Conflict, Forbidden, InvalidInput, NotFound, Unauthorized
 from heldout.names import check_name
 
 VISIBILITIES: Final[tuple[str, ...]] = ("public", "gated", "private")
@@ -123,7 +123,7 @@ def visible_clause(session: Session, user: Principal | None) -> ColumnElement[bo
 def accept_terms(session: Session, user: Principal, dataset: Dataset) -> TermsAcceptance:
     """Record that ``user`` accepts the current terms of a gated dataset (idempotent)."""
     if dataset.visibility != "gated" or not dataset.terms_version:
-        raise InvalidInput(f"dataset {dataset.name!r} is not gated: there are no terms to accept")
+        raise Conflict(f"dataset {dataset.name!r} is not gated: there are no terms to accept")
     existing = session.scalar(
         select(TermsAcceptance).where(
             TermsAcceptance.dataset_id == dataset.id,

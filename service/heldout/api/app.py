@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import re
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -12,6 +11,7 @@ from fastapi_offline import FastAPIOffline
 
 from heldout import __version__
 from heldout.api.middleware import BodyLimitMiddleware, RequestContextMiddleware
+from heldout.api.openapi import install_openapi, operation_id
 from heldout.api.problems import PROBLEM_RESPONSES, install_problem_handlers
 from heldout.api.ratelimit import RateLimitMiddleware, TokenBuckets
 from heldout.api.routers import account, admin, datasets, health, manage, publish
@@ -22,17 +22,17 @@ from heldout.storage.factory import ensure_buckets
 # JSON bodies (drafts, commits, admin calls) are parsed in memory: keep them small. Uploads
 # (shards, labels) stream to the store and may be as large as ``max_upload_bytes``.
 JSON_BODY_LIMIT = 16 * 1024 * 1024
-SKIP_MIGRATIONS_ENV = "HELDOUT_SKIP_MIGRATIONS"
+SKIP_MIGRATIONS_ENV = "HELDOUT_SKIP_MIGRATIONS"  # Settings.skip_migrations
 
 
 def create_app(settings: Settings, services: Services | None = None, *,
                migrate: bool | None = None) -> FastAPI:
     """The API for ``settings``; builds (and on shutdown closes) Services unless given them,
-    applying migrations unless ``migrate`` is False (default: unless HELDOUT_SKIP_MIGRATIONS)."""
+    applying migrations unless ``migrate`` is False (default: unless skip_migrations)."""
     owned = services is None
     if services is None:
         if migrate is None:
-            migrate = os.environ.get(SKIP_MIGRATIONS_ENV) != "1"
+            migrate = not settings.skip_migrations
         services = build_services(settings, migrate=migrate)
         if settings.storage_backend == "local":
             ensure_buckets(services.stores)  # folders only: no network
@@ -50,10 +50,12 @@ def create_app(settings: Settings, services: Services | None = None, *,
         version=__version__,
         summary="Open AI training data and held-out benchmarks",
         lifespan=lifespan,
+        generate_unique_id_function=operation_id,
     )
     app.state.services = services
     app.state.settings = settings
     install_problem_handlers(app)
+    install_openapi(app)
     app.include_router(health.router, responses=PROBLEM_RESPONSES)
     app.include_router(datasets.router, responses=PROBLEM_RESPONSES)
     app.include_router(publish.router, responses=PROBLEM_RESPONSES)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from typing import Any
 
 from fastapi import Depends, Request
@@ -52,22 +51,38 @@ def require_user(user: Principal | None = Depends(optional_user)) -> Principal:
     return user
 
 
-def require_role(*roles: str) -> Callable[[Principal], Principal]:
-    """A dependency that admits callers with one of ``roles`` (401 anonymous, 403 otherwise)."""
+class RoleCheck:
+    """A dependency that admits callers with one of ``roles`` (401 anonymous, 403 otherwise).
 
-    def check(user: Principal = Depends(require_user)) -> Principal:
-        if user.role not in roles:
+    ``roles`` is also read by the OpenAPI document, which names the roles of each operation.
+    """
+
+    def __init__(self, *roles: str) -> None:
+        self.roles = roles
+
+    def __call__(self, user: Principal = Depends(require_user)) -> Principal:
+        if user.role not in self.roles:
             raise Forbidden(
                 f"user {user.name!r} has role {user.role!r}; this route needs "
-                + " or ".join(repr(r) for r in roles)
+                + " or ".join(repr(r) for r in self.roles)
             )
         return user
 
-    return check
+
+def require_role(*roles: str) -> RoleCheck:
+    """A dependency that admits callers with one of ``roles`` (401 anonymous, 403 otherwise)."""
+    return RoleCheck(*roles)
 
 
 require_admin = require_role("admin")
 require_publisher = require_role("admin", "publisher")
+
+
+def page_url(request: Request) -> str:
+    """This request's URL as users reach the service (``public_base_url``), for ``next`` links."""
+    root = get_services(request).settings.public_base_url.rstrip("/")
+    query = f"?{request.url.query}" if request.url.query else ""
+    return f"{root}{request.url.path}{query}"
 
 
 def client_ip(request: Request) -> str | None:

@@ -27,6 +27,7 @@ from typing import TYPE_CHECKING, Any
 
 import httpx
 
+from heldout.client.retry import retry_delay
 from heldout.errors import ConnectionFailed, IntegrityError, InvalidInput, NotFound
 from heldout.formats.manifest import Manifest
 from heldout.layout import MANIFEST_FILE, META_FILES, is_shard_path
@@ -224,8 +225,6 @@ class _Fetcher:
                         f"{self.ref}: downloading {remote.path} failed {attempt} times "
                         f"({exc or type(exc).__name__}); run again to resume"
                     ) from exc
-                from heldout.client.http import retry_delay
-
                 time.sleep(retry_delay(attempt, None, self.client.backoff,
                                        self.client.max_backoff))
                 continue
@@ -309,6 +308,58 @@ def _cached(folder: Path, split: str | list[str] | None) -> tuple[Manifest, list
     return manifest, splits
 
 
+_Job = tuple[RemoteFile, str | None, int | None]
+"""A file to fetch: where it is listed, its expected sha256 and size."""
+
+
+def _reuse(name: str, version: str, folder: Path, split: str | list[str] | None,
+           progress: ProgressCallback | None, started: float) -> Download | None:
+    """The Download of a concrete version already complete in ``folder``, without a request."""
+    hit = _cached(folder, split)
+    if hit is None:
+        return None
+    manifest, splits = hit
+    if progress is not None:
+        progress(0, 0)
+    present = sum((folder / f).exists() for f in META_FILES)
+    shards = sum(len(manifest.splits[s].shards) for s in splits)
+    return Download(name, version, folder, manifest, splits, reused_files=present + shards,
+                    seconds=time.perf_counter() - started)
+
+
+def _fetch_manifest(fetcher: _Fetcher, remote: dict[str, RemoteFile], name: str,
+                    version: str, trust_markers: bool) -> tuple[Manifest, bool]:
+    """The manifest first: it is the source of truth for every shard's sha256 and size.
+
+    Returns it and whether it had to be fetched (else it was verified in place)."""
+    ref, folder = fetcher.ref, fetcher.folder
+    if MANIFEST_FILE not in remote:
+        raise NotFound(f"{ref}: the server listed no {MANIFEST_FILE}")
+    meta = remote[MANIFEST_FILE]
+    fetched = not is_verified(folder, meta.path, meta.sha256, meta.num_bytes,
+                              trust_markers=trust_markers)
+    if fetched:
+        fetcher.fetch(meta, meta.sha256, meta.num_bytes)
+    manifest = Manifest.from_json((folder / MANIFEST_FILE).read_bytes(),
+                                  where=f"{ref} {MANIFEST_FILE}")
+    if (manifest.name, manifest.version) != (name, version):
+        raise IntegrityError(f"{ref}: the manifest describes {manifest.name}@{manifest.version}")
+    return manifest, fetched
+
+
+def _jobs(remote: dict[str, RemoteFile], manifest: Manifest, splits: list[str],
+          ref: str) -> list[_Job]:
+    """The other metadata files, then the shards of ``splits``, checked against the manifest."""
+    jobs: list[_Job] = [(remote[path], remote[path].sha256, remote[path].num_bytes)
+                        for path in META_FILES[1:] if path in remote]
+    for split_name in splits:
+        for shard in manifest.splits[split_name].shards:
+            if shard.path not in remote:
+                raise NotFound(f"{ref}: the server listed no URL for {shard.path}")
+            jobs.append((remote[shard.path], shard.sha256, shard.num_bytes))
+    return jobs
+
+
 def download_version(
     client: Client,
     name: str,
@@ -333,57 +384,27 @@ def download_version(
     if version != "latest":
         check_version(version)
         folder = _version_folder(name, version, cache_dir, output_dir)
-        hit = _cached(folder, split) if trust_markers else None
+        hit = _reuse(name, version, folder, split, progress, started) if trust_markers else None
         if hit is not None:
-            manifest, splits = hit
-            if progress is not None:
-                progress(0, 0)
-            present = sum((folder / f).exists() for f in META_FILES)
-            return Download(name, version, folder, manifest, splits,
-                            reused_files=present + sum(len(manifest.splits[s].shards)
-                                                       for s in splits),
-                            seconds=time.perf_counter() - started)
+            return hit
     listing = client.files(name, version, split if isinstance(split, str) else None)
-    resolved = str(listing.get("version") or version)
+    resolved = listing.version
     check_version(resolved)
-    ref = f"{name}@{resolved}"
     folder = _version_folder(name, resolved, cache_dir, output_dir)
     folder.mkdir(parents=True, exist_ok=True)
-    remote = {f.path: f for f in (RemoteFile.from_listing(i) for i in listing.get("files", []))}
-    if MANIFEST_FILE not in remote:
-        raise NotFound(f"{ref}: the server listed no {MANIFEST_FILE}")
-    fetcher = _Fetcher(client, ref, folder, progress, on_file)
-
-    # The manifest first: it is the source of truth for every shard's sha256 and size.
-    meta = remote[MANIFEST_FILE]
-    fetched_manifest = not is_verified(folder, meta.path, meta.sha256, meta.num_bytes,
-                                       trust_markers=trust_markers)
-    if fetched_manifest:
-        fetcher.fetch(meta, meta.sha256, meta.num_bytes)
-    manifest = Manifest.from_json((folder / MANIFEST_FILE).read_bytes(),
-                                  where=f"{ref} {MANIFEST_FILE}")
-    if (manifest.name, manifest.version) != (name, resolved):
-        raise IntegrityError(f"{ref}: the manifest describes {manifest.name}@{manifest.version}")
+    remote = {f.path: f for f in (RemoteFile.from_listing(i.to_dict()) for i in listing.files)}
+    fetcher = _Fetcher(client, f"{name}@{resolved}", folder, progress, on_file)
+    manifest, fetched_manifest = _fetch_manifest(fetcher, remote, name, resolved, trust_markers)
     splits = _splits_wanted(manifest, split)
-
-    jobs: list[tuple[RemoteFile, str | None, int | None]] = []
+    todo: list[_Job] = []
     reused = 0 if fetched_manifest else 1
-    for path in META_FILES[1:]:
-        if path in remote:
-            jobs.append((remote[path], remote[path].sha256, remote[path].num_bytes))
-    for split_name in splits:
-        for shard in manifest.splits[split_name].shards:
-            if shard.path not in remote:
-                raise NotFound(f"{ref}: the server listed no URL for {shard.path}")
-            jobs.append((remote[shard.path], shard.sha256, shard.num_bytes))
-    todo = []
-    for remote_file, sha256, size in jobs:
-        if is_verified(folder, remote_file.path, sha256, size, trust_markers=trust_markers):
+    for job in _jobs(remote, manifest, splits, fetcher.ref):
+        if is_verified(folder, job[0].path, job[1], job[2], trust_markers=trust_markers):
             reused += 1
         else:
-            todo.append((remote_file, sha256, size))
-    total = sum((size or 0) - _partial_size(folder, f.path) for f, _, size in todo)
+            todo.append(job)
     if progress is not None:
+        total = sum((size or 0) - _partial_size(folder, f.path) for f, _, size in todo)
         progress(0, max(total, 0))
     _run_parallel(fetcher, todo, workers or client.workers)
     return Download(name, resolved, folder, manifest, splits,
@@ -397,8 +418,7 @@ def _partial_size(folder: Path, rel: str) -> int:
     return partial.stat().st_size if partial.exists() else 0
 
 
-def _run_parallel(fetcher: _Fetcher, todo: Iterable[tuple[RemoteFile, str | None, int | None]],
-                  workers: int) -> None:
+def _run_parallel(fetcher: _Fetcher, todo: Iterable[_Job], workers: int) -> None:
     """Fetch every file; let the others finish when one fails, then raise the failures."""
     todo = list(todo)
     if not todo:

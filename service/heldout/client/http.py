@@ -7,24 +7,31 @@ become the typed errors of :mod:`heldout.errors`, carrying the server's ``detail
 
 from __future__ import annotations
 
-import email.utils
-import random
 import time
 import warnings
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 from urllib.parse import quote, urljoin, urlsplit
 
 import httpx
 
+from heldout.api.schemas.common import Page
+from heldout.api.schemas.datasets import (
+    DatasetDetail,
+    DatasetSummary,
+    FileListing,
+    TermsAcceptance,
+)
 from heldout.client.credentials import API_PREFIX, DEFAULT_URL, normalize_url, resolve
+from heldout.client.download import Download, ProgressCallback, download_version
+from heldout.client.loader import Loaded, load_from_client
+from heldout.client.publish import publish_folder, upload_draft
+from heldout.client.retry import retry_delay
+from heldout.client.streaming import stream_split
 from heldout.errors import ConnectionFailed, HeldoutError, ServerError, error_class
-
-if TYPE_CHECKING:
-    from heldout.client.download import Download, ProgressCallback
-    from heldout.formats.manifest import Manifest
+from heldout.formats.manifest import Manifest
 
 __all__ = ["DEFAULT_URL", "Client", "ConnectionFailed", "ServerError", "normalize_url"]
 RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
@@ -66,20 +73,6 @@ def warn_if_told(response: httpx.Response) -> None:
     message = response.headers.get("X-Heldout-Warning")
     if message:
         warnings.warn(message, DatasetWarning, stacklevel=3)
-
-
-def retry_delay(attempt: int, response: httpx.Response | None, base: float, cap: float) -> float:
-    """Seconds to wait before retry ``attempt`` (1-based): ``Retry-After`` or jittered backoff."""
-    if response is not None:
-        header = response.headers.get("Retry-After")
-        if header:
-            header = header.strip()
-            if header.isdigit():
-                return min(float(header), cap)
-            parsed = email.utils.parsedate_to_datetime(header) if header else None
-            if parsed is not None:
-                return max(0.0, min(parsed.timestamp() - time.time(), cap))
-    return random.uniform(0, min(cap, base * 2 ** (attempt - 1)))
 
 
 def _origin(url: str) -> tuple[str, str, int | None]:
@@ -250,32 +243,28 @@ class Client:
         q: str | None = None,
         limit: int = 100,
         offset: int = 0,
-    ) -> dict[str, Any]:
-        """One page of datasets: ``{"items": [...], "total", "limit", "offset"}``."""
+    ) -> Page[DatasetSummary]:
+        """One page of datasets (``.items``, ``.total``, ``.next``; ``.to_dict()`` for JSON)."""
         params = {k: v for k, v in {"task": task, "modality": modality, "license": license,
                                     "q": q, "limit": limit, "offset": offset}.items()
                   if v is not None}
-        result: dict[str, Any] = self.get_json("/datasets", params=params,
-                                                what="listing datasets")
-        return result
+        return Page[DatasetSummary].model_validate(
+            self.get_json("/datasets", params=params, what="listing datasets"))
 
-    def dataset(self, name: str) -> dict[str, Any]:
+    def dataset(self, name: str) -> DatasetDetail:
         """A dataset and its versions (newest first)."""
-        result: dict[str, Any] = self.get_json(f"/datasets/{quote(name)}",
-                                                what=f"dataset {name!r}")
-        return result
+        return DatasetDetail.model_validate(
+            self.get_json(f"/datasets/{quote(name)}", what=f"dataset {name!r}"))
 
     def manifest(self, name: str, version: str = "latest") -> Manifest:
         """The manifest of ``name@version`` (``latest`` resolves to the newest)."""
-        from heldout.formats.manifest import Manifest
-
         response = self.request("GET", f"/datasets/{quote(name)}/versions/{quote(version)}",
                                 what=f"manifest of {name}@{version}")
         warn_if_told(response)
         return Manifest.from_json(response.content, where=f"manifest of {name}@{version}")
 
     def files(self, name: str, version: str = "latest", split: str | None = None
-              ) -> dict[str, Any]:
+              ) -> FileListing:
         """Download URLs of a version's files (shards, manifest, card, Croissant)."""
         params = {"split": split} if split else None
         response = self.request(
@@ -283,8 +272,7 @@ class Client:
             what=f"files of {name}@{version}",
         )
         warn_if_told(response)
-        result: dict[str, Any] = response.json()
-        return result
+        return FileListing.model_validate(response.json())
 
     def rows(self, name: str, version: str = "latest", *, split: str | None = None,
              offset: int = 0, length: int = 20) -> dict[str, Any]:
@@ -297,12 +285,11 @@ class Client:
             what=f"rows of {name}@{version}")
         return result
 
-    def accept_terms(self, name: str) -> dict[str, Any]:
+    def accept_terms(self, name: str) -> TermsAcceptance:
         """Accept the current terms of a gated dataset (needed once before downloading it)."""
-        result: dict[str, Any] = self.request(
+        return TermsAcceptance.model_validate(self.request(
             "POST", f"/datasets/{quote(name)}/terms", what=f"accepting the terms of {name!r}"
-        ).json()
-        return result
+        ).json())
 
     # --- managing what you own ----------------------------------------------------------
     def dataset_settings(self, name: str) -> dict[str, Any]:
@@ -359,8 +346,6 @@ class Client:
         progress: ProgressCallback | None = None,
     ) -> Download:
         """Download (or reuse from the cache) a version's files; every sha256 is verified."""
-        from heldout.client.download import download_version
-
         return download_version(self, name, version, split=split,
                                 cache_dir=cache_dir or self.cache_dir, output_dir=output_dir,
                                 progress=progress)
@@ -380,8 +365,6 @@ class Client:
 
         A ``datasets.Dataset`` (or ``DatasetDict``), or ``pyarrow.Table``(s) with ``as_arrow``.
         """
-        from heldout.client.loader import load_from_client
-
         return load_from_client(self, name, split, version, cache_dir=cache_dir,
                                 decode=decode, as_arrow=as_arrow, keep_in_memory=keep_in_memory)
 
@@ -389,13 +372,46 @@ class Client:
     def publish_folder(self, folder: str | Path, name: str, version: str, **kwargs: Any
                        ) -> Manifest:
         """Upload a locally written version folder as a draft and commit it."""
-        from heldout.client.publish import publish_folder
-
         return publish_folder(self, folder, name, version, **kwargs)
 
     def upload_draft(self, folder: str | Path, name: str, version: str, **kwargs: Any
                      ) -> str:
         """Upload a folder's shards and labels into a new draft; returns the draft id."""
-        from heldout.client.publish import upload_draft
-
         return upload_draft(self, folder, name, version, **kwargs).draft_id
+
+
+def load_dataset(
+    name: str,
+    split: str | None = None,
+    version: str = "latest",
+    *,
+    url: str | None = None,
+    token: str | None = None,
+    cache_dir: str | Path | None = None,
+    decode: bool = True,
+    as_arrow: bool = False,
+    keep_in_memory: bool = False,
+    streaming: bool = False,
+) -> Loaded:
+    """Download a Heldout dataset (parallel, resumable, sha256-verified) and open it.
+
+    Returns a memory-mapped ``datasets.Dataset`` for one ``split``, a ``DatasetDict`` of all
+    splits when ``split`` is None, or — with ``as_arrow=True`` or ``decode=False`` — the raw
+    ``pyarrow.Table`` (a dict of them for all splits). ``url``/``token`` default to
+    ``HELDOUT_URL``/``HELDOUT_TOKEN``; ``cache_dir`` to ``HELDOUT_CACHE_DIR`` or
+    ``~/.cache/heldout``. A second call with a concrete version needs no network.
+
+    Memory-mapping needs an Arrow copy of each shard next to the Parquet files (made once,
+    while the download runs); ``keep_in_memory=True`` skips it and reads the Parquet shards
+    into RAM instead (faster for a dataset that fits in memory).
+
+    ``streaming=True`` downloads nothing up front: it returns an iterable over ``split``'s rows
+    read over HTTP row group by row group, each shard's sha256 checked as it completes (see
+    :mod:`heldout.client.streaming`) — a ``datasets.IterableDataset`` when ``datasets`` is
+    installed, else (or with ``as_arrow=True``) an iterable of plain dicts.
+    """
+    with Client(url, token, cache_dir=cache_dir) as client:
+        if streaming:
+            return stream_split(client, name, split, version, decode=decode, plain=as_arrow)
+        return load_from_client(client, name, split, version, cache_dir=cache_dir,
+                                decode=decode, as_arrow=as_arrow, keep_in_memory=keep_in_memory)

@@ -23,8 +23,6 @@ import pyarrow.parquet as pq
 
 from heldout.client.audio import warn_undecoded_audio
 from heldout.client.download import STATE_DIR, Download, download_version
-from heldout.client.streaming import hf_iterable, open_stream
-from heldout.errors import InvalidInput
 from heldout.layout import is_shard_path
 
 if TYPE_CHECKING:
@@ -189,53 +187,3 @@ def load_from_client(
         return hf_dataset(download, split, decode, keep_in_memory)
     return _hf().DatasetDict({s: hf_dataset(download, s, decode, keep_in_memory)
                               for s in download.splits})
-
-
-def stream_split(client: Client, name: str, split: str | None, version: str = "latest", *,
-                 decode: bool = True, plain: bool = False) -> Any:
-    """``split`` of ``name@version`` as a stream (see ``load_dataset(streaming=True)``)."""
-    if split is None:
-        raise InvalidInput("streaming reads one split: pass split=, e.g. split='train'")
-    stream = open_stream(client, name, split, version)
-    if plain or importlib.util.find_spec("datasets") is None:
-        return stream
-    return hf_iterable(stream, decode)
-
-
-def load_dataset(
-    name: str,
-    split: str | None = None,
-    version: str = "latest",
-    *,
-    url: str | None = None,
-    token: str | None = None,
-    cache_dir: str | Path | None = None,
-    decode: bool = True,
-    as_arrow: bool = False,
-    keep_in_memory: bool = False,
-    streaming: bool = False,
-) -> Loaded:
-    """Download a Heldout dataset (parallel, resumable, sha256-verified) and open it.
-
-    Returns a memory-mapped ``datasets.Dataset`` for one ``split``, a ``DatasetDict`` of all
-    splits when ``split`` is None, or — with ``as_arrow=True`` or ``decode=False`` — the raw
-    ``pyarrow.Table`` (a dict of them for all splits). ``url``/``token`` default to
-    ``HELDOUT_URL``/``HELDOUT_TOKEN``; ``cache_dir`` to ``HELDOUT_CACHE_DIR`` or
-    ``~/.cache/heldout``. A second call with a concrete version needs no network.
-
-    Memory-mapping needs an Arrow copy of each shard next to the Parquet files (made once,
-    while the download runs); ``keep_in_memory=True`` skips it and reads the Parquet shards
-    into RAM instead (faster for a dataset that fits in memory).
-
-    ``streaming=True`` downloads nothing up front: it returns an iterable over ``split``'s rows
-    read over HTTP row group by row group, each shard's sha256 checked as it completes (see
-    :mod:`heldout.client.streaming`) — a ``datasets.IterableDataset`` when ``datasets`` is
-    installed, else (or with ``as_arrow=True``) an iterable of plain dicts.
-    """
-    from heldout.client.http import Client
-
-    with Client(url, token, cache_dir=cache_dir) as client:
-        if streaming:
-            return stream_split(client, name, split, version, decode=decode, plain=as_arrow)
-        return load_from_client(client, name, split, version, cache_dir=cache_dir,
-                                decode=decode, as_arrow=as_arrow, keep_in_memory=keep_in_memory)

@@ -17,14 +17,16 @@ import importlib.util
 import io
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pyarrow.parquet as pq
 
 from heldout.client.audio import warn_undecoded_audio
-from heldout.client.http import Client
 from heldout.errors import IntegrityError, InvalidInput
 from heldout.formats.manifest import Manifest
+
+if TYPE_CHECKING:
+    from heldout.client.http import Client
 
 TAIL_BYTES = 64 * 1024  # the footer (and a little more) is fetched once, up front
 CHUNK_BYTES = 4 * 1024 * 1024  # read-ahead: the least one forward ranged GET asks for
@@ -171,6 +173,7 @@ class StreamedSplit:
     expire), so it can be iterated again, e.g. once per epoch.
     """
 
+    client_type: type[Client]  # a new client (connection pool) for each pass
     url: str
     token: str | None
     manifest: Manifest
@@ -180,7 +183,7 @@ class StreamedSplit:
 
     def __iter__(self) -> Iterator[dict[str, Any]]:
         name, version = self.manifest.name, self.manifest.version
-        with Client(self.url, self.token) as client:
+        with self.client_type(self.url, self.token) as client:
             listing = client.files(name, version, self.split)
             for entry in listing["files"]:
                 if entry.get("split") != self.split:
@@ -203,7 +206,18 @@ def open_stream(client: Client, name: str, split: str, version: str = "latest"
     if split not in manifest.splits:
         raise InvalidInput(f"{name}@{manifest.version} has no split {split!r} (splits: "
                            f"{', '.join(manifest.splits)})")
-    return StreamedSplit(client.url, client.token, manifest, split)
+    return StreamedSplit(type(client), client.url, client.token, manifest, split)
+
+
+def stream_split(client: Client, name: str, split: str | None, version: str = "latest", *,
+                 decode: bool = True, plain: bool = False) -> Any:
+    """``split`` of ``name@version`` as a stream (see ``load_dataset(streaming=True)``)."""
+    if split is None:
+        raise InvalidInput("streaming reads one split: pass split=, e.g. split='train'")
+    stream = open_stream(client, name, split, version)
+    if plain or importlib.util.find_spec("datasets") is None:
+        return stream
+    return hf_iterable(stream, decode)
 
 
 def hf_iterable(stream: StreamedSplit, decode: bool = True) -> Any:

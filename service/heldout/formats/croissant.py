@@ -13,7 +13,7 @@ from typing import Any
 
 from heldout import layout
 from heldout.formats.features import Audio, ClassLabel, Feature, Image, Sequence, Value
-from heldout.formats.manifest import Manifest
+from heldout.formats.manifest import Manifest, ShardInfo
 
 CROISSANT_1_1 = "http://mlcommons.org/croissant/1.1"
 PARQUET_MIME = "application/x-parquet"
@@ -166,11 +166,10 @@ def _default_citation(manifest: Manifest, url: str) -> str:
     )
 
 
-def build_croissant(manifest: Manifest, base_url: str) -> dict[str, Any]:
-    """Croissant 1.1 JSON-LD describing ``manifest``; shard URLs are ``base_url/path``."""
-    base = base_url.rstrip("/")
+def _dataset_header(manifest: Manifest, base: str) -> dict[str, Any]:
+    """The ``sc:Dataset`` fields: names, license, version, citation."""
     description = manifest.description or manifest.title or f"{manifest.name} dataset"
-    doc: dict[str, Any] = {
+    return {
         "@context": CROISSANT_CONTEXT,
         "@type": "sc:Dataset",
         "name": manifest.name,
@@ -182,57 +181,65 @@ def build_croissant(manifest: Manifest, base_url: str) -> dict[str, Any]:
         "version": manifest.version,
         "datePublished": manifest.created_at.isoformat(),
         "keywords": [manifest.task, manifest.modality],
+        "citeAs": manifest.citation or _default_citation(manifest, base),
     }
-    doc["citeAs"] = manifest.citation or _default_citation(manifest, base)
 
-    distribution: list[dict[str, Any]] = []
-    for shard in manifest.all_shards():
-        distribution.append(
-            {
-                "@type": "cr:FileObject",
-                "@id": shard.path,
-                "name": shard.path.removeprefix(layout.DATA_DIR),
-                "description": f"Parquet shard of split {shard.split!r} ({shard.num_rows} rows).",
-                "contentUrl": f"{base}/{shard.path}",
-                "encodingFormat": PARQUET_MIME,
-                "contentSize": f"{shard.num_bytes} B",
-                "sha256": shard.sha256,
-            }
-        )
-    record_sets: list[dict[str, Any]] = []
-    features = manifest.features_obj()
-    for name, feature in features.label_names().items():
-        record_sets.append(_classes_record_set(name, ClassLabel(feature)))
-    for split in manifest.splits:
-        file_set = f"{split}-files"
-        held = manifest.label_columns(split)
-        distribution.append(
-            {
-                "@type": "cr:FileSet",
-                "@id": file_set,
-                "name": file_set,
-                "description": f"The Parquet shards of split {split!r}.",
-                "encodingFormat": PARQUET_MIME,
-                "includes": layout.split_files_glob(split),
-            }
-        )
-        split_description = f"Records of split {split!r}."
-        if held:
-            split_description += f" Held-out label column(s) {held} are not published."
-        record_sets.append(
-            {
-                "@type": "cr:RecordSet",
-                "@id": split,
-                "name": split,
-                "description": split_description,
-                "field": [
-                    _field(split, file_set, col, feat)
-                    for col, feat in manifest.public_features_obj(split).items()
-                ],
-            }
-        )
-    doc["distribution"] = distribution
-    doc["recordSet"] = record_sets
+
+def _shard_file(shard: ShardInfo, base: str) -> dict[str, Any]:
+    """One Parquet shard as a ``cr:FileObject`` with its URL, size and sha256."""
+    return {
+        "@type": "cr:FileObject",
+        "@id": shard.path,
+        "name": shard.path.removeprefix(layout.DATA_DIR),
+        "description": f"Parquet shard of split {shard.split!r} ({shard.num_rows} rows).",
+        "contentUrl": f"{base}/{shard.path}",
+        "encodingFormat": PARQUET_MIME,
+        "contentSize": f"{shard.num_bytes} B",
+        "sha256": shard.sha256,
+    }
+
+
+def _split_file_set(split: str) -> dict[str, Any]:
+    """The shards of ``split`` as a ``cr:FileSet``."""
+    return {
+        "@type": "cr:FileSet",
+        "@id": f"{split}-files",
+        "name": f"{split}-files",
+        "description": f"The Parquet shards of split {split!r}.",
+        "encodingFormat": PARQUET_MIME,
+        "includes": layout.split_files_glob(split),
+    }
+
+
+def _split_record_set(manifest: Manifest, split: str) -> dict[str, Any]:
+    """The public columns of ``split`` as a ``cr:RecordSet`` (held-out labels named, absent)."""
+    description = f"Records of split {split!r}."
+    held = manifest.label_columns(split)
+    if held:
+        description += f" Held-out label column(s) {held} are not published."
+    return {
+        "@type": "cr:RecordSet",
+        "@id": split,
+        "name": split,
+        "description": description,
+        "field": [
+            _field(split, f"{split}-files", col, feat)
+            for col, feat in manifest.public_features_obj(split).items()
+        ],
+    }
+
+
+def build_croissant(manifest: Manifest, base_url: str) -> dict[str, Any]:
+    """Croissant 1.1 JSON-LD describing ``manifest``; shard URLs are ``base_url/path``."""
+    base = base_url.rstrip("/")
+    doc = _dataset_header(manifest, base)
+    doc["distribution"] = [_shard_file(shard, base) for shard in manifest.all_shards()] + [
+        _split_file_set(split) for split in manifest.splits
+    ]
+    doc["recordSet"] = [
+        _classes_record_set(name, ClassLabel(names))
+        for name, names in manifest.features_obj().label_names().items()
+    ] + [_split_record_set(manifest, split) for split in manifest.splits]
     return doc
 
 

@@ -9,10 +9,10 @@ from __future__ import annotations
 
 import json
 import os
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, ClassVar, TypeAlias
+from typing import Any, ClassVar, TypeAlias, TypeVar
 
 import pyarrow as pa
 
@@ -67,9 +67,14 @@ def _is_bool(value: Any) -> bool:
 
 
 class BaseFeature:
-    """What every feature offers: HF JSON, Arrow type, value validation."""
+    """What every feature offers: HF JSON (both ways), Arrow type, value validation."""
 
     is_media: ClassVar[bool] = False
+
+    @classmethod
+    def from_hf(cls, obj: Mapping[str, Any], where: str) -> BaseFeature:
+        """This feature from its Hugging Face JSON (``obj["_type"]`` already matched)."""
+        raise NotImplementedError
 
     def to_hf(self) -> dict[str, Any]:
         """The Hugging Face features JSON."""
@@ -85,8 +90,32 @@ class BaseFeature:
 
 
 Feature: TypeAlias = BaseFeature
+_F = TypeVar("_F", bound=type[BaseFeature])
+
+FEATURE_TYPES: dict[str, type[BaseFeature]] = {}
+"""Feature classes by their Hugging Face ``_type``; a new feature type is a new entry."""
 
 
+def _hf_type(*names: str) -> Callable[[_F], _F]:
+    """Register a feature class under its HF ``_type`` names (the first is the one it writes)."""
+
+    def register(cls: _F) -> _F:
+        for name in names:
+            FEATURE_TYPES[name] = cls
+        return cls
+
+    return register
+
+
+def _within(where: str, build: Callable[[], BaseFeature]) -> BaseFeature:
+    """``build()``, with ``where`` prefixed to the InvalidInput it raises."""
+    try:
+        return build()
+    except InvalidInput as exc:
+        raise InvalidInput(f"{where}: {exc.detail}") from None
+
+
+@_hf_type("Value")
 @dataclass(frozen=True)
 class Value(BaseFeature):
     """A scalar column: ``Value("string")``, ``Value("int64")``, ``Value("float32")``…"""
@@ -100,6 +129,13 @@ class Value(BaseFeature):
             pa.type_for_alias(dtype)
         except (ValueError, TypeError, KeyError):
             raise InvalidInput(f"unknown value dtype {self.dtype!r}") from None
+
+    @classmethod
+    def from_hf(cls, obj: Mapping[str, Any], where: str) -> BaseFeature:
+        """``{"_type": "Value", "dtype": …}``."""
+        if not isinstance(obj.get("dtype"), str):
+            raise InvalidInput(f"{where}: a Value needs a string 'dtype'")
+        return _within(where, lambda: cls(obj["dtype"]))
 
     def to_hf(self) -> dict[str, Any]:
         """The Hugging Face features JSON."""
@@ -140,6 +176,7 @@ class Value(BaseFeature):
         return value  # dates, timestamps…: Arrow checks them when the row group is built
 
 
+@_hf_type("ClassLabel")
 @dataclass(frozen=True)
 class ClassLabel(BaseFeature):
     """A categorical label stored as an int64 index into ``names``."""
@@ -162,6 +199,14 @@ class ClassLabel(BaseFeature):
     def num_classes(self) -> int:
         """How many classes there are."""
         return len(self.names)
+
+    @classmethod
+    def from_hf(cls, obj: Mapping[str, Any], where: str) -> BaseFeature:
+        """``{"_type": "ClassLabel", "names": [...]}``."""
+        names = obj.get("names")
+        if not isinstance(names, list):
+            raise InvalidInput(f"{where}: a ClassLabel needs a list of 'names'")
+        return _within(where, lambda: cls(names))
 
     def to_hf(self) -> dict[str, Any]:
         """The Hugging Face features JSON."""
@@ -231,12 +276,19 @@ def _encode_media(value: Any, where: str, kind: str) -> Any:
     return {"bytes": data, "path": path}
 
 
+@_hf_type("Image")
 @dataclass(frozen=True)
 class Image(BaseFeature):
     """An encoded image (PNG, JPEG…) stored as ``struct<bytes, path>``."""
 
     mode: str | None = None
     is_media: ClassVar[bool] = True
+
+    @classmethod
+    def from_hf(cls, obj: Mapping[str, Any], where: str) -> BaseFeature:
+        """``{"_type": "Image"[, "mode": …]}``."""
+        mode = obj.get("mode")
+        return cls(mode=mode if isinstance(mode, str) else None)
 
     def to_hf(self) -> dict[str, Any]:
         """The Hugging Face features JSON."""
@@ -254,6 +306,7 @@ class Image(BaseFeature):
         return _encode_media(value, where, "image")
 
 
+@_hf_type("Audio")
 @dataclass(frozen=True)
 class Audio(BaseFeature):
     """An encoded audio clip (WAV, FLAC…) stored as ``struct<bytes, path>``."""
@@ -266,6 +319,14 @@ class Audio(BaseFeature):
             raise InvalidInput(
                 f"Audio sampling_rate must be a positive integer, got {_short(self.sampling_rate)}"
             )
+
+    @classmethod
+    def from_hf(cls, obj: Mapping[str, Any], where: str) -> BaseFeature:
+        """``{"_type": "Audio", "sampling_rate": …}``."""
+        rate = obj.get("sampling_rate")
+        if rate is None:
+            raise InvalidInput(f"{where}: an Audio feature needs a 'sampling_rate'")
+        return _within(where, lambda: cls(sampling_rate=rate))
 
     def to_hf(self) -> dict[str, Any]:
         """The Hugging Face features JSON."""
@@ -280,12 +341,21 @@ class Audio(BaseFeature):
         return _encode_media(value, where, "audio")
 
 
+@_hf_type("List", "Sequence")
 @dataclass(frozen=True)
 class Sequence(BaseFeature):
     """A list of values of one feature (HF ``List``); ``length`` fixes its size when ≥ 0."""
 
     feature: Feature
     length: int = -1
+
+    @classmethod
+    def from_hf(cls, obj: Mapping[str, Any], where: str) -> BaseFeature:
+        """``{"_type": "List" (or "Sequence"), "feature": …[, "length": n]}``."""
+        length = obj.get("length", -1)
+        if not _is_int(length):
+            raise InvalidInput(f"{where}: list 'length' must be an integer")
+        return cls(feature_from_hf(obj.get("feature"), f"{where}[]"), int(length))
 
     def to_hf(self) -> dict[str, Any]:
         """The Hugging Face features JSON (``List`` since ``datasets`` 4)."""
@@ -316,41 +386,13 @@ def feature_from_hf(obj: Any, where: str = "feature") -> Feature:
     if not isinstance(obj, Mapping) or "_type" not in obj:
         raise InvalidInput(f"{where}: expected a feature object with a '_type', got {_short(obj)}")
     kind = obj["_type"]
-    if kind == "Value":
-        if not isinstance(obj.get("dtype"), str):
-            raise InvalidInput(f"{where}: a Value needs a string 'dtype'")
-        try:
-            return Value(obj["dtype"])
-        except InvalidInput as exc:
-            raise InvalidInput(f"{where}: {exc.detail}") from None
-    if kind == "ClassLabel":
-        names = obj.get("names")
-        if not isinstance(names, list):
-            raise InvalidInput(f"{where}: a ClassLabel needs a list of 'names'")
-        try:
-            return ClassLabel(names)
-        except InvalidInput as exc:
-            raise InvalidInput(f"{where}: {exc.detail}") from None
-    if kind == "Image":
-        mode = obj.get("mode")
-        return Image(mode=mode if isinstance(mode, str) else None)
-    if kind == "Audio":
-        rate = obj.get("sampling_rate")
-        if rate is None:
-            raise InvalidInput(f"{where}: an Audio feature needs a 'sampling_rate'")
-        try:
-            return Audio(sampling_rate=rate)
-        except InvalidInput as exc:
-            raise InvalidInput(f"{where}: {exc.detail}") from None
-    if kind in ("List", "Sequence"):
-        length = obj.get("length", -1)
-        if not _is_int(length):
-            raise InvalidInput(f"{where}: list 'length' must be an integer")
-        return Sequence(feature_from_hf(obj.get("feature"), f"{where}[]"), int(length))
-    raise InvalidInput(
-        f"{where}: feature type {kind!r} is not supported "
-        "(use Value, ClassLabel, Image, Audio or List)"
-    )
+    feature_type = FEATURE_TYPES.get(kind) if isinstance(kind, str) else None
+    if feature_type is None:
+        raise InvalidInput(
+            f"{where}: feature type {kind!r} is not supported "
+            "(use Value, ClassLabel, Image, Audio or List)"
+        )
+    return feature_type.from_hf(obj, where)
 
 
 class Features(Mapping[str, Feature]):

@@ -33,6 +33,10 @@ MANIFEST_FORMAT: Final = "heldout.manifest/1"
 LICENSE_PATTERN = r"^[A-Za-z0-9(][A-Za-z0-9.+\-:() ]{0,127}$"
 TASK_PATTERN = r"^[a-z0-9][a-z0-9-]{0,63}$"
 SHA256_PATTERN = r"^[0-9a-f]{64}$"
+# Documents _check_path in JSON Schema (no look-around): '/'-separated parts, none empty, '.'
+# or '..', no backslash.
+_PART = r"([^/\\.][^/\\]*|\.[^/\\.][^/\\]*|\.\.[^/\\]+)"
+RELATIVE_PATH_PATTERN = f"^{_PART}(/{_PART})*$"
 
 Modality = Literal["image", "audio", "text", "tabular", "multimodal"]
 NonNegative = Annotated[int, Field(ge=0)]
@@ -49,7 +53,7 @@ class ShardInfo(_Model):
     that. The same record also describes private label files.
     """
 
-    path: str
+    path: str = Field(json_schema_extra={"pattern": RELATIVE_PATH_PATTERN})
     sha256: str = Field(pattern=SHA256_PATTERN)
     num_rows: NonNegative
     num_bytes: NonNegative

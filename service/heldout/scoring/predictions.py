@@ -220,6 +220,12 @@ def _report_nulls(arr: pa.Array, column: str, problems: _Problems, phrase: str,
     return True
 
 
+def _report_wrong_type(problems: _Problems, column: str, expected: str, arr: pa.Array) -> None:
+    """Add a ``wrong_type`` problem: ``column`` must hold ``expected``, not ``arr.type``."""
+    problems.add("wrong_type", f"column {column!r} must hold {expected}, got {arr.type}",
+                 column=column, type=str(arr.type))
+
+
 def _require(table: pa.Table, columns: Sequence[str], problems: _Problems) -> None:
     absent = [c for c in columns if c not in table.column_names]
     if absent:
@@ -238,12 +244,7 @@ def _string_column(table: pa.Table, column: str, problems: _Problems) -> pa.Arra
     if pa.types.is_integer(arr.type) or pa.types.is_dictionary(arr.type):
         arr = pc.cast(arr, pa.string())
     if not (pa.types.is_string(arr.type) or pa.types.is_large_string(arr.type)):
-        problems.add(
-            "wrong_type",
-            f"column {column!r} must hold strings, got {arr.type}",
-            column=column,
-            type=str(arr.type),
-        )
+        _report_wrong_type(problems, column, "strings", arr)
         return None
     if _report_nulls(arr, column, problems, "is empty (null)", _rows):
         return None
@@ -281,12 +282,7 @@ def _float_column(
         or pa.types.is_floating(arr.type)
         or pa.types.is_null(arr.type)
     ):
-        problems.add(
-            "wrong_type",
-            f"column {column!r} must hold numbers, got {arr.type}",
-            column=column,
-            type=str(arr.type),
-        )
+        _report_wrong_type(problems, column, "numbers", arr)
         return None
     if _report_nulls(arr, column, problems, "has no value", row_of):
         return None
@@ -390,81 +386,80 @@ class ClassificationPredictions:
     n_missing: int
 
 
-def _labels(
-    arr: pa.Array, label_names: Sequence[str], problems: _Problems
-) -> NDArray[np.int64] | None:
-    c = len(label_names)
-    known = ", ".join(map(repr, list(label_names)[:FIRST])) + (" ..." if c > FIRST else "")
-    if pa.types.is_integer(arr.type):
-        if arr.null_count:
-            nulls = arr.is_null().to_numpy(zero_copy_only=False)
-            problems.add(
-                "null",
-                f"column 'prediction' is empty in {int(nulls.sum())} rows "
-                f"(first rows: {_first(_rows(nulls))})",
-                column="prediction",
-                rows=_rows(nulls),
-            )
-            return None
-        idx = arr.to_numpy(zero_copy_only=False).astype(np.int64)
-        bad = (idx < 0) | (idx >= c)
-        if bad.any():
-            problems.add(
-                "unknown_labels",
-                f"column 'prediction' has label indices outside 0..{c - 1} in {int(bad.sum())} "
-                f"rows (first rows: {_first(_rows(bad))}; values {_first(idx[bad].tolist())})",
-                column="prediction",
-                count=int(bad.sum()),
-                rows=_rows(bad),
-            )
-            return None
-        return idx
+def _label_indices(arr: pa.Array, c: int, problems: _Problems) -> NDArray[np.int64] | None:
+    """Integer predictions: label indices, each in ``0..c-1``."""
+    if _report_nulls(arr, "prediction", problems, "is empty (null)", _rows):
+        return None
+    idx = arr.to_numpy(zero_copy_only=False).astype(np.int64)
+    bad = (idx < 0) | (idx >= c)
+    if bad.any():
+        problems.add(
+            "unknown_labels",
+            f"column 'prediction' has label indices outside 0..{c - 1} in {int(bad.sum())} "
+            f"rows (first rows: {_first(_rows(bad))}; values {_first(idx[bad].tolist())})",
+            column="prediction",
+            count=int(bad.sum()),
+            rows=_rows(bad),
+        )
+        return None
+    return idx
+
+
+def _label_strings(arr: pa.Array, problems: _Problems) -> pa.Array | None:
+    """Text predictions as a string array; other types and nulls are reported."""
     if pa.types.is_dictionary(arr.type):
         arr = pc.cast(arr, pa.string())
     if not (pa.types.is_string(arr.type) or pa.types.is_large_string(arr.type)):
-        problems.add(
-            "wrong_type",
-            f"column 'prediction' must hold label names (strings) or label indices "
-            f"(integers), got {arr.type}",
-            column="prediction",
-            type=str(arr.type),
-        )
+        _report_wrong_type(problems, "prediction",
+                           "label names (strings) or label indices (integers)", arr)
         return None
-    nulls = arr.is_null().to_numpy(zero_copy_only=False)
-    if nulls.any():
-        problems.add(
-            "null",
-            f"column 'prediction' is empty (null) in {int(nulls.sum())} rows "
-            f"(first rows: {_first(_rows(nulls))})",
-            column="prediction",
-            rows=_rows(nulls),
-        )
+    if _report_nulls(arr, "prediction", problems, "is empty (null)", _rows):
         return None
+    return arr
+
+
+def _label_names_or_indices(
+    arr: pa.Array, label_names: Sequence[str], problems: _Problems
+) -> NDArray[np.int64] | None:
+    """Text predictions: a label name, else the decimal text of a label index."""
+    c = len(label_names)
     names = pa.array([str(n) for n in label_names], pa.string())
     pos = pc.index_in(arr, value_set=names)
     by_name = pos.is_valid().to_numpy(zero_copy_only=False)
     out = pos.fill_null(-1).to_numpy(zero_copy_only=False).astype(np.int64)
-    if not by_name.all():
-        is_int = pc.match_substring_regex(arr, _INTEGER).to_numpy(zero_copy_only=False)
-        use_int = ~by_name & is_int
-        if use_int.any():
-            ints = pc.cast(pc.utf8_trim_whitespace(arr.filter(pa.array(use_int))), pa.int64())
-            out[use_int] = np.asarray(ints.to_numpy(zero_copy_only=False), dtype=np.int64)
-        bad = ~by_name & (~is_int | (out < 0) | (out >= c))
-        if bad.any():
-            values = arr.filter(pa.array(bad)).to_pylist()
-            problems.add(
-                "unknown_labels",
-                f"column 'prediction' has {int(bad.sum())} values that are neither a label "
-                f"name nor an index 0..{c - 1} (first rows: {_first(_rows(bad))}; values "
-                f"{_first(values)}); labels are {known}",
-                column="prediction",
-                count=int(bad.sum()),
-                rows=_rows(bad),
-                first=values[:FIRST],
-            )
-            return None
+    if by_name.all():
+        return out
+    is_int = pc.match_substring_regex(arr, _INTEGER).to_numpy(zero_copy_only=False)
+    use_int = ~by_name & is_int
+    if use_int.any():
+        ints = pc.cast(pc.utf8_trim_whitespace(arr.filter(pa.array(use_int))), pa.int64())
+        out[use_int] = np.asarray(ints.to_numpy(zero_copy_only=False), dtype=np.int64)
+    bad = ~by_name & (~is_int | (out < 0) | (out >= c))
+    if bad.any():
+        values = arr.filter(pa.array(bad)).to_pylist()
+        known = ", ".join(map(repr, list(label_names)[:FIRST])) + (" ..." if c > FIRST else "")
+        problems.add(
+            "unknown_labels",
+            f"column 'prediction' has {int(bad.sum())} values that are neither a label "
+            f"name nor an index 0..{c - 1} (first rows: {_first(_rows(bad))}; values "
+            f"{_first(values)}); labels are {known}",
+            column="prediction",
+            count=int(bad.sum()),
+            rows=_rows(bad),
+            first=values[:FIRST],
+        )
+        return None
     return out
+
+
+def _labels(
+    arr: pa.Array, label_names: Sequence[str], problems: _Problems
+) -> NDArray[np.int64] | None:
+    """Predicted labels as indices into ``label_names`` (from indices, names or index text)."""
+    if pa.types.is_integer(arr.type):
+        return _label_indices(arr, len(label_names), problems)
+    strings = _label_strings(arr, problems)
+    return None if strings is None else _label_names_or_indices(strings, label_names, problems)
 
 
 def _list_scores(arr: pa.Array, c: int, problems: _Problems) -> NDArray[np.float64] | None:
@@ -476,21 +471,9 @@ def _list_scores(arr: pa.Array, c: int, problems: _Problems) -> NDArray[np.float
         or pa.types.is_large_list(arr.type)
         or pa.types.is_fixed_size_list(arr.type)
     ):
-        problems.add(
-            "wrong_type",
-            f"column 'scores' must hold lists of {c} numbers, got {arr.type}",
-            column="scores",
-            type=str(arr.type),
-        )
+        _report_wrong_type(problems, "scores", f"lists of {c} numbers", arr)
         return None
-    if arr.null_count:
-        nulls = arr.is_null().to_numpy(zero_copy_only=False)
-        problems.add(
-            "null",
-            f"column 'scores' is empty in rows {_first(_rows(nulls))}",
-            column="scores",
-            rows=_rows(nulls),
-        )
+    if _report_nulls(arr, "scores", problems, "is empty (null)", _rows):
         return None
     lengths = pc.list_value_length(arr).to_numpy(zero_copy_only=False)
     wrong = lengths != c
@@ -608,12 +591,7 @@ def speech_predictions(
     if pa.types.is_string(arr.type) or pa.types.is_large_string(arr.type):
         text = _string_column(table, "text", problems)
     else:
-        problems.add(
-            "wrong_type",
-            f"column 'text' must hold strings, got {arr.type}",
-            column="text",
-            type=str(arr.type),
-        )
+        _report_wrong_type(problems, "text", "strings", arr)
     problems.raise_if_any()
     assert text is not None
     take = pa.array(np.maximum(join.row, 0))

@@ -8,7 +8,7 @@ is an Arrow table (or a mapping of column name to array, or a ``Truth``) with ``
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import asdict, dataclass, fields
 from typing import Any
 
@@ -39,9 +39,7 @@ from heldout.scoring.results import PairedComparison, ScoreReport
 from heldout.scoring.speech import speech_metrics, utterance_counts
 from heldout.scoring.verification import verification_metrics
 
-TASKS = ("classification", "speech-recognition", "verification")
 LOWER_IS_BETTER = frozenset({"wer", "mer", "wil", "cer", "eer", "min_dcf", "log_loss"})
-PRIMARY = {"classification": "accuracy", "speech-recognition": "wer", "verification": "eer"}
 
 
 @dataclass(frozen=True)
@@ -118,34 +116,29 @@ def _columns(truth: pa.Table | Mapping[str, Any]) -> dict[str, Any]:
     return dict(truth)
 
 
-def make_truth(
-    task: str,
-    truth: Truth | pa.Table | Mapping[str, Any],
-    label_names: Sequence[str] | None = None,
-) -> Truth:
-    """Normalise ground truth for ``task``; InvalidInput says what is wrong with it."""
-    if task not in TASKS:
-        raise InvalidInput(f"unknown task {task!r}; choose one of {', '.join(TASKS)}")
-    if isinstance(truth, Truth):
-        return truth
-    cols = _columns(truth)
-    if "id" not in cols:
-        raise InvalidInput("ground truth needs an 'id' column")
-    ids = np.asarray([str(i) for i in cols["id"]], dtype=object)
-    if len(set(ids.tolist())) != len(ids):
-        raise InvalidInput("ground truth ids are not unique")
-    if task == "speech-recognition":
-        if "text" not in cols:
-            raise InvalidInput("speech ground truth needs a 'text' column")
-        return Truth(ids, texts=[str(t) for t in cols["text"]])
+def _speech_truth(ids: NDArray[Any], cols: dict[str, Any], _names: Sequence[str] | None) -> Truth:
+    if "text" not in cols:
+        raise InvalidInput("speech ground truth needs a 'text' column")
+    return Truth(ids, texts=[str(t) for t in cols["text"]])
+
+
+def _raw_labels(task: str, cols: dict[str, Any]) -> list[Any]:
     if "label" not in cols:
         raise InvalidInput(f"{task} ground truth needs a 'label' column")
-    raw = list(np.asarray(cols["label"]).tolist())
-    if task == "verification":
-        labels = np.asarray(raw, dtype=np.int64)
-        if not np.isin(labels, (0, 1)).all():
-            raise InvalidInput("verification labels must be 1 (target) or 0 (non-target)")
-        return Truth(ids, labels=labels)
+    return list(np.asarray(cols["label"]).tolist())
+
+
+def _verification_truth(ids: NDArray[Any], cols: dict[str, Any],
+                        _names: Sequence[str] | None) -> Truth:
+    labels = np.asarray(_raw_labels("verification", cols), dtype=np.int64)
+    if not np.isin(labels, (0, 1)).all():
+        raise InvalidInput("verification labels must be 1 (target) or 0 (non-target)")
+    return Truth(ids, labels=labels)
+
+
+def _classification_truth(ids: NDArray[Any], cols: dict[str, Any],
+                          label_names: Sequence[str] | None) -> Truth:
+    raw = _raw_labels("classification", cols)
     if label_names is None:
         raise InvalidInput("classification ground truth needs the benchmark's label names")
     names = tuple(str(n) for n in label_names)
@@ -162,12 +155,129 @@ def make_truth(
     return Truth(ids, labels=labels, label_names=names)
 
 
+def make_truth(
+    task: str,
+    truth: Truth | pa.Table | Mapping[str, Any],
+    label_names: Sequence[str] | None = None,
+) -> Truth:
+    """Normalise ground truth for ``task``; InvalidInput says what is wrong with it."""
+    kind = _task_kind(task)
+    if isinstance(truth, Truth):
+        return truth
+    cols = _columns(truth)
+    if "id" not in cols:
+        raise InvalidInput("ground truth needs an 'id' column")
+    ids = np.asarray([str(i) for i in cols["id"]], dtype=object)
+    if len(set(ids.tolist())) != len(ids):
+        raise InvalidInput("ground truth ids are not unique")
+    return kind.truth(ids, cols, label_names)
+
+
 def _table(
     predictions: Source | pa.Table, config: ScoreConfig, name: str | None
 ) -> tuple[pa.Table, str]:
     if isinstance(predictions, pa.Table):
         return predictions, name or "predictions"
     return read_predictions(predictions, name=name, max_bytes=config.max_bytes)
+
+
+@dataclass(frozen=True)
+class _Measured:
+    """What one task's scorer computes: the result, the bootstrap statistic, the count."""
+
+    result: Any
+    statistic: bs.Statistic
+    n: int
+
+
+def _classify(truth: Truth, table: pa.Table, label: str, config: ScoreConfig) -> _Measured:
+    assert truth.labels is not None and truth.label_names is not None
+    p = classification_predictions(
+        table, label, truth.ids, truth.label_names, config.missing, config.score_tolerance
+    )
+    c = len(truth.label_names)
+    ks = config.top_k or default_top_k(c)
+    result = classification_metrics(truth.labels, p.labels, truth.label_names, p.scores, ks)
+    ranks = losses = None
+    if p.scores is not None:
+        ranks = top_k_rank(np.where(p.labels == MISSING, MISSING, truth.labels), p.scores)
+        eps = np.finfo(np.float64).eps
+        true_p = p.scores[np.arange(len(truth.labels)), truth.labels]
+        losses = -np.log(np.clip(true_p, eps, 1 - eps))
+    stat = bs.classification_statistic(
+        truth.labels, p.labels, c, ranks, tuple(ks) if ranks is not None else (), losses
+    )
+    return _Measured(result, stat, len(truth.labels))
+
+
+def _recognise(truth: Truth, table: pa.Table, label: str, config: ScoreConfig) -> _Measured:
+    assert truth.texts is not None
+    sp = speech_predictions(table, label, truth.ids, config.missing)
+    norm = get_normalizer(config.normalizer)
+    uc = utterance_counts(truth.texts, sp.texts, norm, with_edits=config.alignments)
+    result = speech_metrics(
+        truth.texts,
+        sp.texts,
+        norm,
+        ids=truth.ids.tolist(),
+        alignments=config.alignments,
+        n_missing=sp.n_missing,
+        counts=uc,
+    )
+    return _Measured(result, bs.speech_statistic(uc.words, uc.chars), len(truth.texts))
+
+
+def _verify(truth: Truth, table: pa.Table, label: str, config: ScoreConfig) -> _Measured:
+    assert truth.labels is not None
+    vp = verification_predictions(table, label, truth.ids, truth.labels, config.missing)
+    result = verification_metrics(
+        truth.labels,
+        vp.scores,
+        config.p_target,
+        config.c_miss,
+        config.c_fa,
+        n_missing=vp.n_missing,
+    )
+    stat = bs.verification_statistic(
+        truth.labels, vp.scores, config.p_target, config.c_miss, config.c_fa
+    )
+    return _Measured(result, stat, len(truth.labels))
+
+
+@dataclass(frozen=True)
+class TaskKind:
+    """One task family: how its truth is read, how it is scored, its default primary metric."""
+
+    primary: str
+    truth: Callable[[NDArray[Any], dict[str, Any], Sequence[str] | None], Truth]
+    measure: Callable[[Truth, pa.Table, str, ScoreConfig], _Measured]
+    primary_for: Callable[[ScoreConfig], str] | None = None
+
+    def primary_metric(self, config: ScoreConfig) -> str:
+        """The configured primary metric, else this family's default for ``config``."""
+        if config.primary_metric is not None:
+            return config.primary_metric
+        return self.primary_for(config) if self.primary_for else self.primary
+
+
+def _speech_primary(config: ScoreConfig) -> str:
+    return "cer" if config.normalizer == "chinese" else "wer"  # no word boundaries in Chinese
+
+
+TASK_KINDS: dict[str, TaskKind] = {
+    "classification": TaskKind("accuracy", _classification_truth, _classify),
+    "speech-recognition": TaskKind("wer", _speech_truth, _recognise, _speech_primary),
+    "verification": TaskKind("eer", _verification_truth, _verify),
+}
+"""A new task family is a new entry here."""
+TASKS = tuple(TASK_KINDS)
+PRIMARY = {task: kind.primary for task, kind in TASK_KINDS.items()}
+
+
+def _task_kind(task: str) -> TaskKind:
+    if task not in TASK_KINDS:
+        raise InvalidInput(f"unknown task {task!r}; choose one of {', '.join(TASKS)}")
+    return TASK_KINDS[task]
 
 
 @dataclass(frozen=True)
@@ -184,77 +294,24 @@ def _score(
     config: ScoreConfig,
     name: str | None,
 ) -> _Scored:
+    kind = _task_kind(task)
     table, label = _table(predictions, config, name)
-    result: Any
-    if task == "classification":
-        assert truth.labels is not None and truth.label_names is not None
-        p = classification_predictions(
-            table, label, truth.ids, truth.label_names, config.missing, config.score_tolerance
-        )
-        c = len(truth.label_names)
-        ks = config.top_k or default_top_k(c)
-        result = classification_metrics(truth.labels, p.labels, truth.label_names, p.scores, ks)
-        ranks = losses = None
-        if p.scores is not None:
-            ranks = top_k_rank(np.where(p.labels == MISSING, MISSING, truth.labels), p.scores)
-            eps = np.finfo(np.float64).eps
-            true_p = p.scores[np.arange(len(truth.labels)), truth.labels]
-            losses = -np.log(np.clip(true_p, eps, 1 - eps))
-        stat = bs.classification_statistic(
-            truth.labels, p.labels, c, ranks, tuple(ks) if ranks is not None else (), losses
-        )
-        n = len(truth.labels)
-    elif task == "speech-recognition":
-        assert truth.texts is not None
-        sp = speech_predictions(table, label, truth.ids, config.missing)
-        norm = get_normalizer(config.normalizer)
-        uc = utterance_counts(truth.texts, sp.texts, norm, with_edits=config.alignments)
-        result = speech_metrics(
-            truth.texts,
-            sp.texts,
-            norm,
-            ids=truth.ids.tolist(),
-            alignments=config.alignments,
-            n_missing=sp.n_missing,
-            counts=uc,
-        )
-        stat = bs.speech_statistic(uc.words, uc.chars)
-        n = len(truth.texts)
-    else:
-        assert truth.labels is not None
-        vp = verification_predictions(table, label, truth.ids, truth.labels, config.missing)
-        result = verification_metrics(
-            truth.labels,
-            vp.scores,
-            config.p_target,
-            config.c_miss,
-            config.c_fa,
-            n_missing=vp.n_missing,
-        )
-        stat = bs.verification_statistic(
-            truth.labels, vp.scores, config.p_target, config.c_miss, config.c_fa
-        )
-        n = len(truth.labels)
-    metrics = result.metrics()
-    primary = config.primary_metric or PRIMARY[task]
-    if (
-        task == "speech-recognition"
-        and config.primary_metric is None
-        and config.normalizer == "chinese"
-    ):
-        primary = "cer"
+    measured = kind.measure(truth, table, label, config)
+    metrics = measured.result.metrics()
+    primary = kind.primary_metric(config)
     if primary not in metrics:
         raise InvalidInput(f"primary metric {primary!r} is not one of {', '.join(metrics)}")
-    intervals = bs.bootstrap(stat, n, config.resamples, config.seed, config.confidence)
+    intervals = bs.bootstrap(measured.statistic, measured.n, config.resamples, config.seed,
+                             config.confidence)
     report = ScoreReport(
         task=task,
         primary_metric=primary,
         metrics=metrics,
         intervals={k: v for k, v in intervals.items() if k in metrics},
-        result=result,
+        result=measured.result,
         config=config.to_dict(),
     )
-    return _Scored(report, stat, n)
+    return _Scored(report, measured.statistic, measured.n)
 
 
 def score(

@@ -5,24 +5,26 @@ from __future__ import annotations
 from typing import Any
 
 from fastapi import APIRouter, Depends
-from fastapi.responses import JSONResponse
 
 from heldout.api.deps import get_services
-from heldout.api.problems import problem_response
+from heldout.api.problems import PROBLEM_CONTENT, problem_response
+from heldout.api.schemas.health import Health, Readiness
 from heldout.errors import PROBLEM_BASE, HeldoutError
 from heldout.services import Services
 
 router = APIRouter(tags=["health"])
 
 
-@router.get("/healthz", summary="The process is up")
-def healthz() -> dict[str, str]:
+@router.get("/healthz", summary="The process is up", response_model=Health)
+def healthz() -> Health:
     """Always 200 while the process serves requests."""
-    return {"status": "ok"}
+    return Health(status="ok")
 
 
 @router.get("/readyz", summary="Database and object store are reachable",
-            responses={503: {"description": "a dependency is down (named in `checks`)"}})
+            response_model=Readiness,
+            responses={503: {"description": "a dependency is down (named in `checks` and "
+                                            "`failed`)", "content": PROBLEM_CONTENT}})
 def readyz(services: Services = Depends(get_services)) -> Any:
     """200 when the catalog database and both stores answer; else 503 naming what failed."""
     checks: dict[str, str] = {}
@@ -46,4 +48,4 @@ def readyz(services: Services = Depends(get_services)) -> Any:
             "not ready: " + "; ".join(f"{name}: {checks[name]}" for name in failed),
             instance="/readyz", checks=checks, failed=failed,
         )
-    return JSONResponse({"status": "ready", "checks": checks})
+    return Readiness(status="ready", checks=checks)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import re
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -10,16 +11,18 @@ import anyio
 import anyio.from_thread
 import anyio.to_thread
 from fastapi import APIRouter, Depends, Path, Query, Request
-from fastapi.responses import JSONResponse, Response
+from fastapi.responses import Response
 from pydantic import BaseModel, Field
 
+from heldout import layout
 from heldout.accounts import access
 from heldout.accounts.roles import Principal
 from heldout.api.deps import audit_request, get_services, require_publisher
 from heldout.api.params import DRAFT_ID, NAME, SEMVER, SEMVER_SCHEMA, SPLIT
+from heldout.api.schemas.publish import DraftAborted, DraftCreated, LabelsUploaded
 from heldout.errors import InvalidInput
 from heldout.formats.features import Features
-from heldout.formats.manifest import ShardInfo
+from heldout.formats.manifest import Manifest, ShardInfo
 from heldout.names import check_name, check_split, check_version
 from heldout.repository import DatasetMetadata, Draft
 from heldout.services import Services
@@ -27,6 +30,8 @@ from heldout.services import Services
 router = APIRouter(prefix="/api/v1", tags=["publishing"])
 DRAFT = "/datasets/{name}/versions/{version}/drafts/{draft_id}"
 HOP_BYTES = 1024 * 1024  # body bytes moved per event-loop → worker-thread hop
+# JSON Schema (ECMA 262) regexes have no Python-style named groups.
+SHARD_FILENAME_PATTERN = "^" + re.sub(r"\?P<\w+>", "", layout.SHARD_FILENAME.pattern) + "$"
 UPLOAD_PATH = r"^/api/v1/datasets/[^/]+/versions/[^/]+/drafts/[^/]+/(shards|labels)/"
 
 
@@ -116,14 +121,15 @@ def _open_draft(services: Services, user: Principal, name: str, version: str,
     return services.repository.open_draft(name, version, draft_id)
 
 
-@router.post("/datasets/{name}/versions", status_code=201, summary="Start a draft version")
+@router.post("/datasets/{name}/versions", status_code=201, summary="Start a draft version",
+             response_model=DraftCreated)
 def create_draft(
     request: Request,
     body: CreateDraft,
     name: str = NAME,
     user: Principal = Depends(require_publisher),
     services: Services = Depends(get_services),
-) -> dict[str, Any]:
+) -> DraftCreated:
     """201 with the ``draft_id``; 409 if the version is committed or has a live draft.
     A new dataset is owned by its publisher."""
     check_name(name, "dataset name")
@@ -140,7 +146,7 @@ def create_draft(
                                              metadata=body.metadata)
     audit_request(services, request, user, "draft.created", f"{name}@{body.version}",
            {"draft_id": draft.draft_id})
-    return {"draft_id": draft.draft_id, "name": name, "version": body.version}
+    return DraftCreated(draft_id=draft.draft_id, name=name, version=body.version)
 
 
 async def _stream_into(request: Request, upload: Any) -> Any:
@@ -149,6 +155,7 @@ async def _stream_into(request: Request, upload: Any) -> Any:
 
 
 @router.put(DRAFT + "/shards/{filename}", summary="Upload one shard (raw body, streamed)",
+            response_model=ShardInfo,
             openapi_extra={"requestBody": {"required": True, "content": {
                 "application/octet-stream": {"schema": {"type": "string", "format": "binary"}}}}})
 async def upload_shard(
@@ -156,20 +163,23 @@ async def upload_shard(
     name: str = NAME,
     version: str = SEMVER,
     draft_id: str = DRAFT_ID,
-    filename: str = Path(description="{split}-{i:05d}-of-{n:05d}.parquet"),
+    filename: str = Path(description="{split}-{i:05d}-of-{n:05d}.parquet",
+                         json_schema_extra={"pattern": SHARD_FILENAME_PATTERN}),
     user: Principal = Depends(require_publisher),
     services: Services = Depends(get_services),
-) -> dict[str, Any]:
+) -> ShardInfo:
     """Stores ``data/{filename}`` (``{split}-{i:05d}-of-{n:05d}.parquet``); returns its
     ShardInfo (sha256 and rows as stored)."""
     draft = await anyio.to_thread.run_sync(_open_draft, services, user, name, version, draft_id)
     length = _declared_length(request)
     shard = await _stream_into(request, lambda reader: draft.upload_shard(filename, reader,
                                                                          length))
-    return dict(shard.model_dump())
+    result: ShardInfo = shard
+    return result
 
 
 @router.put(DRAFT + "/labels/{split}", summary="Upload a split's held-out labels (streamed)",
+            response_model=LabelsUploaded,
             openapi_extra={"requestBody": {"required": True, "content": {
                 "application/octet-stream": {"schema": {"type": "string", "format": "binary"}}}}})
 async def upload_labels(
@@ -178,10 +188,11 @@ async def upload_labels(
     version: str = SEMVER,
     draft_id: str = DRAFT_ID,
     split: str = SPLIT,
-    label_columns: str = Query(..., description="comma-separated label columns, e.g. label"),
+    label_columns: str = Query(..., description="comma-separated label columns, e.g. label",
+                               pattern=r"[^,\s]"),
     user: Principal = Depends(require_publisher),
     services: Services = Depends(get_services),
-) -> dict[str, Any]:
+) -> LabelsUploaded:
     """A Parquet file with ``id`` and the label columns; stored in the private store only.
     The answer names the columns and counts, never a label value."""
     check_split(split)
@@ -193,11 +204,12 @@ async def upload_labels(
     shard = await _stream_into(
         request, lambda reader: draft.upload_labels(split, columns, reader, length)
     )
-    return {"split": split, "label_columns": columns, "num_rows": shard.num_rows,
-            "num_bytes": shard.num_bytes, "sha256": shard.sha256}
+    return LabelsUploaded(split=split, label_columns=columns, num_rows=shard.num_rows,
+                          num_bytes=shard.num_bytes, sha256=shard.sha256)
 
 
-@router.post(DRAFT + "/commit", summary="Verify and commit a draft; returns the manifest")
+@router.post(DRAFT + "/commit", summary="Verify and commit a draft; returns the manifest",
+             response_model=Manifest)
 def commit_draft(
     request: Request,
     body: CommitDraft,
@@ -216,7 +228,8 @@ def commit_draft(
     return Response(manifest.to_json(), media_type="application/json")
 
 
-@router.delete(DRAFT, summary="Abort a draft (nothing of it stays)")
+@router.delete(DRAFT, summary="Abort a draft (nothing of it stays)",
+               response_model=DraftAborted)
 def abort_draft(
     request: Request,
     name: str = NAME,
@@ -224,10 +237,10 @@ def abort_draft(
     draft_id: str = DRAFT_ID,
     user: Principal = Depends(require_publisher),
     services: Services = Depends(get_services),
-) -> JSONResponse:
+) -> DraftAborted:
     """Deletes the draft's shards, labels and lock."""
     draft = _open_draft(services, user, name, version, draft_id)
     draft.abort()
     audit_request(services, request, user, "draft.aborted", f"{name}@{version}",
                   {"draft_id": draft_id})
-    return JSONResponse({"aborted": draft_id})
+    return DraftAborted(aborted=draft_id)

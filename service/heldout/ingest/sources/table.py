@@ -1,7 +1,7 @@
 """A table (CSV, JSONL or Parquet) with a column of media: file paths or inline bytes.
 
 The publisher names the columns: ``media_column`` (paths relative to the table's folder, or
-bytes, or ``{bytes, path}`` structs), optionally ``label_column`` (becomes a ClassLabel),
+bytes, or ``{bytes, path}`` structs), optionally ``class_column`` (becomes a ClassLabel),
 ``split_column`` (else a seeded stratified split) and ``id_column`` (else ids are derived
 from the path, or the row number for inline bytes). Other columns are kept as values.
 CSV/JSONL tables are read whole (they hold paths, not media); Parquet streams in batches.
@@ -10,6 +10,7 @@ CSV/JSONL tables are read whole (they hold paths, not media); Parquet streams in
 from __future__ import annotations
 
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 from typing import Any
 
@@ -63,8 +64,88 @@ def _guess_kind(values: list[Any]) -> Kind:
     raise IngestError("cannot tell whether the media are images or audio; pass kind/--modality")
 
 
+@dataclass(frozen=True)
+class TableConfig:
+    """What the publisher says about a table (as ``datasets``' ``CsvConfig`` does).
+
+    ``class_column`` becomes a ClassLabel; without ``split_column`` rows get a seeded,
+    stratified split by ``fractions``; without ``id_column`` ids come from the media paths
+    (or the row number for inline media).
+    """
+
+    path: Path
+    media_column: str
+    kind: Kind | None = None
+    class_column: str | None = None
+    split_column: str | None = None
+    id_column: str | None = None
+    fractions: dict[str, float] | None = None
+    seed: int = 0
+    sampling_rate: int | None = None
+
+
+@dataclass
+class _Index:
+    """The table without its media column, and what the media column looks like."""
+
+    table: pa.Table
+    media_type: pa.DataType
+    sample: list[Any]
+    media: list[Any] | None  # the media values, unless they stream from Parquet
+
+
+def _no_column(path: Path, column: str, names: list[str]) -> IngestError:
+    return IngestError(f"{path}: no column {column!r} (columns are {names})")
+
+
+def _read_index(config: TableConfig) -> _Index:
+    """Read the table once: every column but the media; the media only when they are paths."""
+    path, media = config.path, config.media_column
+    if path.suffix.lower() != ".parquet":
+        full = _read(path)
+        if media not in full.column_names:
+            raise _no_column(path, media, full.column_names)
+        values = full.column(media).to_pylist()
+        return _Index(full.drop_columns([media]), full.schema.field(media).type, values[:20],
+                      values)
+    try:
+        parquet = pq.ParquetFile(path)
+    except (pa.ArrowInvalid, OSError) as exc:
+        raise IngestError(f"{path}: cannot read the table: {exc}") from None
+    names = parquet.schema_arrow.names
+    if media not in names:
+        raise _no_column(path, media, names)
+    media_type = parquet.schema_arrow.field(media).type
+    sample = (parquet.read_row_group(0, columns=[media]).column(0).to_pylist()[:20]
+              if parquet.num_row_groups else [])
+    inline = not (pa.types.is_string(media_type) or pa.types.is_large_string(media_type))
+    paths = None if inline else parquet.read(columns=[media]).column(0).to_pylist()
+    index = parquet.read(columns=[n for n in names if n != media])
+    return _Index(index, media_type, sample, paths)
+
+
+def _check_columns(config: TableConfig, index: pa.Table) -> None:
+    named = ((config.class_column, "class"), (config.split_column, "split"),
+             (config.id_column, "id"))
+    for col, what in named:
+        if col is not None and col not in index.column_names:
+            raise IngestError(f"{config.path}: no {what} column {col!r} "
+                              f"(columns are {[config.media_column, *index.column_names]})")
+
+
+def _class_names(labels: list[str | None]) -> list[str]:
+    """Distinct labels, numbers in numeric order first, then text."""
+    return sorted({v for v in labels if v is not None},
+                  key=lambda v: (not v.lstrip("-").isdigit(),
+                                 int(v) if v.lstrip("-").isdigit() else 0, v))
+
+
 class TableSource(Source):
-    """Rows of a CSV/JSONL/Parquet table pointing at (or holding) images or audio clips."""
+    """Rows of a CSV/JSONL/Parquet table pointing at (or holding) images or audio clips.
+
+    Built in stages from a :class:`TableConfig`: read the index, assign splits, assign ids,
+    infer features.
+    """
 
     def __init__(
         self,
@@ -72,89 +153,79 @@ class TableSource(Source):
         *,
         media_column: str,
         kind: Kind | None = None,
-        label_column: str | None = None,
+        class_column: str | None = None,
         split_column: str | None = None,
         id_column: str | None = None,
         fractions: dict[str, float] | None = None,
         seed: int = 0,
         sampling_rate: int | None = None,
+        label_column: str | None = None,
     ) -> None:
-        self.path = Path(path)
-        if not self.path.is_file():
-            raise IngestError(f"{self.path} is not a file")
-        self.base = self.path.parent
-        self.media_column = media_column
+        """Keyword arguments are :class:`TableConfig`'s; ``label_column`` is the old name of
+        ``class_column`` (deprecated)."""
+        self.config = TableConfig(Path(path), media_column, kind, class_column or label_column,
+                                  split_column, id_column, fractions, seed, sampling_rate)
+        if not self.config.path.is_file():
+            raise IngestError(f"{self.config.path} is not a file")
+        self.path, self.base = self.config.path, self.config.path.parent
+        self.media_column, self.seed = media_column, seed
+        self.label_column = self.config.class_column
         self.is_parquet = self.path.suffix.lower() == ".parquet"
-        if self.is_parquet:
-            schema = pq.read_schema(self.path)
-            names = [n for n in schema.names if n != media_column]
-            if media_column not in schema.names:
-                raise IngestError(f"{self.path}: no column {media_column!r} "
-                                  f"(columns are {schema.names})")
-            index = _read(self.path, names)
-            media_type = schema.field(media_column).type
-            first = pq.ParquetFile(self.path).read_row_group(0, columns=[media_column]) \
-                if pq.ParquetFile(self.path).num_row_groups else None
-            sample = first.column(0).to_pylist()[:20] if first is not None else []
-        else:
-            full = _read(self.path)
-            if media_column not in full.column_names:
-                raise IngestError(f"{self.path}: no column {media_column!r} "
-                                  f"(columns are {full.column_names})")
-            media_type = full.schema.field(media_column).type
-            self._media = full.column(media_column).to_pylist()
-            index = full.drop_columns([media_column])
-            sample = self._media[:20]
-        for col, what in ((label_column, "label"), (split_column, "split"), (id_column, "id")):
-            if col is not None and col not in index.column_names:
-                raise IngestError(f"{self.path}: no {what} column {col!r} "
-                                  f"(columns are {[media_column, *index.column_names]})")
-        self.inline = not (pa.types.is_string(media_type) or pa.types.is_large_string(media_type))
-        self.kind = kind or _guess_kind(sample)
-        self.label_column, self.split_column, self.id_column = label_column, split_column, id_column
-        n = index.num_rows
-        self._paths = [None] * n if self.inline or self.is_parquet else self._media
-        if self.is_parquet and not self.inline:
-            self._paths = _read(self.path, [media_column]).column(0).to_pylist()
-            self._media = self._paths
-        labels = index.column(label_column).to_pylist() if label_column else [None] * n
+        index = _read_index(self.config)
+        _check_columns(self.config, index.table)
+        self.inline = index.media is None or not (
+            pa.types.is_string(index.media_type) or pa.types.is_large_string(index.media_type))
+        self.kind = kind or _guess_kind(index.sample)
+        n = index.table.num_rows
+        self._media = index.media or []
+        self._paths = [None] * n if self.inline else self._media
+        labels = (index.table.column(self.label_column).to_pylist() if self.label_column
+                  else [None] * n)
+        self._labels = [None if v is None else str(v) for v in labels]
         keys = [str(p) if p is not None else f"row {i}" for i, p in enumerate(self._paths)]
-        if split_column:
-            self._split_of = [str(s) for s in index.column(split_column).to_pylist()]
-            for s in sorted(set(self._split_of)):
-                check_split(s)
+        self._assign_splits(index.table, keys, labels)
+        self._assign_ids(index.table, keys)
+        self.features = self._infer_features(index.table)
+
+    def _assign_splits(self, index: pa.Table, keys: list[str], labels: list[Any]) -> None:
+        """The split column's values, else a seeded split stratified by the labels."""
+        if self.config.split_column:
+            self._split_of = [str(s) for s in index.column(self.config.split_column).to_pylist()]
+            for split in sorted(set(self._split_of)):
+                check_split(split)
             self.fractions = None
         else:
-            self.fractions = fractions or DEFAULT_FRACTIONS
-            self._split_of = stratified_split(keys, labels, self.fractions, seed)
-        self.seed = seed
-        if id_column:
-            self._ids = [str(v) for v in index.column(id_column).to_pylist()]
+            self.fractions = self.config.fractions or DEFAULT_FRACTIONS
+            self._split_of = stratified_split(keys, labels, self.fractions, self.seed)
+
+    def _assign_ids(self, index: pa.Table, keys: list[str]) -> None:
+        """The id column, else stable ids of the paths, else row numbers; unique per split."""
+        if self.config.id_column:
+            self._ids = [str(v) for v in index.column(self.config.id_column).to_pylist()]
         elif not self.inline:
             self._ids = [stable_id(k) for k in keys]
         else:
-            self._ids = [f"{i:08d}" for i in range(n)]
+            self._ids = [f"{i:08d}" for i in range(index.num_rows)]
         for split in set(self._split_of):
             check_unique_ids(split, [i for i, s in zip(self._ids, self._split_of, strict=True)
                                      if s == split])
-        self._labels = [None if v is None else str(v) for v in labels]
-        skip = {c for c in (split_column, id_column, label_column) if c}
+
+    def _infer_features(self, index: pa.Table) -> Features:
+        """id, the media, the class label, then every other column as a value."""
+        config = self.config
+        skip = {c for c in (config.split_column, config.id_column, config.class_column) if c}
         self._fields = {c: index.column(c).to_pylist() for c in index.column_names
                         if c not in skip}
-        feats: list[tuple[str, Feature]] = [("id", Value("string"))]
-        media_feature: Feature = Image() if self.kind == "image" else Audio(
-            sampling_rate=sampling_rate or 16000)
-        feats.append((self.kind, media_feature))
-        if label_column:
-            names = sorted({v for v in self._labels if v is not None},
-                           key=lambda v: (not v.lstrip("-").isdigit(),
-                                          int(v) if v.lstrip("-").isdigit() else 0, v))
-            feats.append((label_column, ClassLabel(names)))
+        media: Feature = Image() if self.kind == "image" else Audio(
+            sampling_rate=config.sampling_rate or 16000)
+        feats: list[tuple[str, Feature]] = [("id", Value("string")), (self.kind, media)]
+        if config.class_column:
+            feats.append((config.class_column, ClassLabel(_class_names(self._labels))))
         for c in self._fields:
             if c in (self.kind, "id"):
                 raise IngestError(f"{self.path}: column {c!r} clashes with a column Heldout adds")
             feats.append((c, value_feature(index.schema.field(c).type)))
-        self.features = Features(feats)
+        return Features(feats)
 
     @property
     def splits(self) -> list[str]:
