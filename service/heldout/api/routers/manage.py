@@ -54,7 +54,7 @@ def _apply(session: Session, dataset: Dataset, body: DatasetChanges) -> None:
 
 @router.get("/datasets/{name}/settings", response_model=DatasetSettings,
             summary="A dataset's settings (owner or admin)")
-def get_settings(name: str = NAME, user: Principal = Depends(require_user),
+def dataset_settings(name: str = NAME, user: Principal = Depends(require_user),
                  services: Services = Depends(get_services)) -> DatasetSettings:
     with services.catalog.session() as session:
         return _settings(session, access.check_can_manage(session, user, name))
@@ -78,7 +78,7 @@ def change_dataset(request: Request, body: DatasetChanges, name: str = NAME,
 
 @router.post("/datasets/{name}/grants", response_model=DatasetSettings, status_code=201,
              summary="Let a user or team read a private dataset you own")
-def add_grant(request: Request, body: Grant, name: str = NAME,
+def grant_dataset(request: Request, body: Grant, name: str = NAME,
               user: Principal = Depends(require_user),
               services: Services = Depends(get_services)) -> DatasetSettings:
     with services.catalog.session() as session:
