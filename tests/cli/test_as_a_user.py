@@ -223,3 +223,18 @@ def test_owner_manages_visibility_grants_yank_and_latest(tmp_path: Path,
     finally:
         services.close()
     assert "dataset.version_yanked" in actions
+
+
+@pytest.mark.slow
+def test_publish_checks_the_key_before_reading_files(user: User, live: tuple[Settings, str],
+                                                     tmp_path: Path) -> None:
+    _, url = live
+    source = image_folder(tmp_path / "src")
+    write(source / "train" / "cat" / "broken.png", b"\x89PNG not really")
+    done = user.run("datasets", "publish", str(source), "--name", "pets", "--version", "1.0.0",
+                    "--server", url, "--token", "hld_nothere_0000000000000000")
+    assert done.returncode == 1 and "invalid or missing API key" in done.stderr
+    assert "broken.png" not in done.stderr + done.stdout  # no file was read
+    local = user.run("datasets", "publish", str(source), "--name", "pets", "--version", "1.0.0",
+                     HELDOUT_URL=url)  # HELDOUT_URL does not make it a server publish
+    assert local.returncode == 1 and "no Heldout catalog here" in local.stderr

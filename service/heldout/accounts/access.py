@@ -189,13 +189,15 @@ def set_access(
     if visibility is not None and visibility not in VISIBILITIES:
         raise InvalidInput(f"visibility {visibility!r} is not one of {', '.join(VISIBILITIES)}")
     if terms_version is not None and not 1 <= len(terms_version) <= TERMS_VERSION_MAX:
-        raise InvalidInput(f"terms_version must be 1-{TERMS_VERSION_MAX} characters")
+        raise InvalidInput(f"the terms version (--terms-version, or terms_version over the API) "
+                           f"must be 1-{TERMS_VERSION_MAX} characters")
     new_visibility = visibility or dataset.visibility
     new_version = terms_version if terms_version is not None else dataset.terms_version
     new_text = terms_text if terms_text is not None else dataset.terms_text
     if new_visibility == "gated" and not (new_version and new_text):
         raise InvalidInput(
-            f"a gated dataset needs terms: set terms_version and terms_text for {dataset.name!r}"
+            f"a gated dataset needs terms: give {dataset.name!r} --terms-file (and "
+            "--terms-version), or terms_text and terms_version over the API"
         )
     dataset.visibility = new_visibility
     dataset.terms_version = new_version
