@@ -19,11 +19,14 @@ import tempfile
 import time
 from pathlib import Path
 
-from tests.helpers import publish_tiny
-from tests.live import free_port, running_api
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
 
-from heldout.config import Settings
-from heldout.services import build_services
+from tests.helpers import publish_tiny  # noqa: E402
+from tests.live import free_port, running_api  # noqa: E402
+
+from heldout.config import Settings  # noqa: E402
+from heldout.services import build_services  # noqa: E402
 
 HELDOUT = str(Path(sys.executable).parent / "heldout")
 

@@ -50,6 +50,11 @@ class Settings(BaseSettings):
     draft_ttl_seconds: int = Field(default=24 * 3600, ge=0)
     rate_limit_per_minute: int = Field(default=1200, ge=0)  # per key or address; 0 = off
     rate_limit_burst: int = Field(default=300, ge=1)
+    # Benchmark service: `heldout serve` runs one scoring worker thread unless this is false;
+    # a claimed scoring job whose worker stops renewing it is reclaimed after the lease.
+    serve_worker: bool = True
+    scoring_lease_seconds: int = Field(default=300, ge=1)
+    rejected_daily_cap: int = Field(default=50, ge=0)  # rejected uploads per holder per UTC day
 
     @model_validator(mode="after")
     def _refuse_default_secrets(self) -> Settings:

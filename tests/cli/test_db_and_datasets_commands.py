@@ -2,16 +2,20 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
 from typer.testing import CliRunner
 
-from heldout import __version__
+from heldout import __version__, layout
 from heldout.cli.main import app
 from heldout.config import Settings
 from heldout.services import build_services
+from tests.dbfixtures import POSTGRES_URL, _fresh_postgres_database
 from tests.helpers import publish_tiny
 
 
@@ -91,3 +95,55 @@ def test_reindex_rebuilds_the_catalog_from_the_bucket(published: Path) -> None:
     assert json.loads(result.output)["versions_added"] == 2
     rows = json.loads(runner.invoke(app, ["datasets", "list", "--local", "--json"]).output)
     assert rows[0]["latest_version"] == "1.1.0"
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def two_catalogs(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[tuple[str, str]]:
+    """URLs of two empty catalog databases of one engine (PostgreSQL when configured)."""
+    if request.param == "sqlite":
+        yield f"sqlite:///{tmp_path / 'first.db'}", f"sqlite:///{tmp_path / 'second.db'}"
+        return
+    if not POSTGRES_URL:
+        pytest.skip("HELDOUT_TEST_DATABASE_URL is not set: no PostgreSQL on this machine")
+    with contextlib.ExitStack() as stack:
+        first, second = (stack.enter_context(contextmanager(_fresh_postgres_database)(POSTGRES_URL))
+                         for _ in range(2))
+        yield first, second
+
+
+def test_a_fresh_catalog_is_rebuilt_from_the_bucket_alone(
+    data_dir: Path, two_catalogs: tuple[str, str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """README: "The bucket is the source of truth": a new, empty database (SQLite or
+    PostgreSQL) learns every committed version from `heldout db reindex`, nothing else."""
+    first, second = two_catalogs
+    monkeypatch.setenv("HELDOUT_DATABASE_URL", first)
+    services = build_services(Settings())
+    services.catalog.upgrade()
+    publish_tiny(services.repository, version="1.0.0")
+    publish_tiny(services.repository, version="1.1.0")
+    publish_tiny(services.repository, name="other", version="2.0.0")
+    services.close()
+
+    monkeypatch.setenv("HELDOUT_DATABASE_URL", second)
+    assert runner.invoke(app, ["db", "upgrade"]).exit_code == 0
+    assert json.loads(runner.invoke(app, ["datasets", "list", "--json"]).output) == []
+    result = runner.invoke(app, ["db", "reindex", "--json"])
+    assert result.exit_code == 0, result.output
+    report = json.loads(result.output)
+    assert (report["versions_seen"], report["versions_added"]) == (3, 3)
+    rows = json.loads(runner.invoke(app, ["datasets", "list", "--json"]).output)
+    assert [(r["name"], r["latest_version"], r["task"]) for r in rows] == [
+        ("other", "2.0.0", "image-classification"), ("tiny", "1.1.0", "image-classification")]
+    shown = json.loads(runner.invoke(app, ["datasets", "show", "tiny@1.0.0", "--json"]).output)
+    assert shown["splits"]["train"]["num_rows"] == 10
+
+    # a version gone from the bucket drops out of the rebuilt catalog too
+    services = build_services(Settings())
+    services.stores.public.delete(layout.manifest_key("tiny", "1.1.0"))
+    services.close()
+    again = json.loads(runner.invoke(app, ["db", "reindex", "--json"]).output)
+    assert again["versions_removed"] == 1
+    rows = json.loads(runner.invoke(app, ["datasets", "list", "--json"]).output)
+    assert [(r["name"], r["latest_version"]) for r in rows] == [("other", "2.0.0"),
+                                                               ("tiny", "1.0.0")]

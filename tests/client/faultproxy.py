@@ -25,6 +25,9 @@ client receives comes from upstream; the proxy only withholds, truncates or repl
 - ``listing_rewrite``: a function applied to the JSON of each successful ``…/files`` listing
   (e.g. to list a hostile path); the only case where the proxy changes upstream bytes.
 - ``requests``: every request received (method, path with query, headers), in arrival order.
+- ``hold_files``: hold file downloads until that many are in flight at once (or
+  ``hold_timeout`` seconds pass), so a client's parallelism shows; ``peak_files`` is the most
+  file downloads the proxy ever had in flight at the same time.
 
 The ``Host`` header is forwarded unchanged, so a presigned S3 URL signed for the proxy's host
 stays valid through it. Bind first (``FaultProxy()`` listens at once, so its URL can go in the
@@ -127,9 +130,14 @@ class FaultProxy:
     listing_rewrite: ListingRewrite | None = None
     requests: list[Recorded] = field(default_factory=list)
     upstream: str | None = None
+    hold_files: int | None = None
+    hold_timeout: float = 10.0
+    peak_files: int = 0
 
     def __post_init__(self) -> None:
         self._lock = threading.Lock()
+        self._in_flight = threading.Condition()
+        self._files = 0
         self._httpd = _Server(self)  # bound and listening: the URL is known from here on
         self._thread: threading.Thread | None = None
 
@@ -171,6 +179,23 @@ class FaultProxy:
 
     # --- one request ----------------------------------------------------------------------
     def handle(self, h: _Handler) -> None:
+        if FILE.fullmatch(urlsplit(h.path).path) is None:
+            self._handle(h)
+            return
+        with self._in_flight:
+            self._files += 1
+            self.peak_files = max(self.peak_files, self._files)
+            self._in_flight.notify_all()
+            if self.hold_files is not None and not self._in_flight.wait_for(
+                    lambda: self.peak_files >= (self.hold_files or 0), timeout=self.hold_timeout):
+                self.hold_files = None  # never reached: stop holding the others
+        try:
+            self._handle(h)
+        finally:
+            with self._in_flight:
+                self._files -= 1
+
+    def _handle(self, h: _Handler) -> None:
         body = self._read_body(h)
         self.requests.append(Recorded(h.command, h.path, dict(h.headers)))
         path = urlsplit(h.path).path

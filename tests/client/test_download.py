@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -183,11 +184,28 @@ def test_a_cached_file_changed_on_disk_is_rehashed_and_fetched_again(
     assert target.read_bytes() == (published[2] / "pets" / "1.0.0" / rel).read_bytes()
 
 
-def test_rehash_mode_verifies_without_markers(proxy: FaultProxy, tmp_path: Path) -> None:
+def test_rehash_mode_verifies_without_markers(proxy: FaultProxy, published: Published,
+                                             tmp_path: Path) -> None:
     client = Client(proxy.url, cache_dir=tmp_path)
-    client.download("pets", "1.0.0")
+    first = client.download("pets", "1.0.0")
     again = download_version(client, "pets", "1.0.0", cache_dir=tmp_path, trust_markers=False)
     assert again.downloaded_files == 0 and again.reused_files == 6
+    # Corrupt a cached shard behind the marker's back: same size, same mtime.
+    rel = shard_path(published)
+    target = first.path / rel
+    stat = target.stat()
+    data = bytearray(target.read_bytes())
+    data[len(data) // 2] ^= 0xFF
+    target.write_bytes(bytes(data))
+    os.utime(target, ns=(stat.st_atime_ns, stat.st_mtime_ns))
+    trusted = download_version(client, "pets", "1.0.0", cache_dir=tmp_path)
+    assert trusted.downloaded_files == 0  # markers vouch without reading a byte ...
+    seen = len(proxy.requests)
+    rehashed = download_version(client, "pets", "1.0.0", cache_dir=tmp_path,
+                                trust_markers=False)  # ... re-hashing every file does not
+    assert [r.file for r in proxy.requests[seen:] if r.file] == [rel]
+    assert rehashed.downloaded_files == 1 and rehashed.reused_files == 5
+    assert target.read_bytes() == (published.root / "pets" / "1.0.0" / rel).read_bytes()
 
 
 def test_429_and_503_are_retried_honouring_retry_after(
@@ -309,3 +327,23 @@ def test_cache_dir_comes_from_the_environment(proxy: FaultProxy, tmp_path: Path,
 
 def shard_path_of(result: Any) -> str:
     return str(result.manifest.splits["train"].shards[0].path)
+
+
+def test_shards_download_eight_at_a_time(listening_proxy: FaultProxy,
+                                         settings_for: Callable[..., Settings],
+                                         tmp_path: Path) -> None:
+    """README: "Shards download in parallel (8 at a time)". The proxy holds file downloads
+    until 8 are in flight, and counts the most it ever sees at once: exactly the limit."""
+    settings = settings_for("local", tmp_path / "server", shard_target_bytes=20_000,
+                            public_base_url=listening_proxy.url)
+    with publishing(settings) as published, behind(listening_proxy, settings) as proxy:
+        manifest = published.repository.manifest("pets")
+        shards = sum(len(split.shards) for split in manifest.splits.values())
+        assert shards > 8
+        proxy.hold_files = 8
+        result = Client(proxy.url, cache_dir=tmp_path / "a").download("pets", "1.0.0")
+        assert proxy.peak_files == 8
+        assert result.downloaded_files == shards + 3  # + manifest, croissant, card
+        proxy.peak_files, proxy.hold_files = 0, 3
+        Client(proxy.url, cache_dir=tmp_path / "b", workers=3).download("pets", "1.0.0")
+        assert proxy.peak_files == 3

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from sklearn.metrics import roc_curve
 
 from heldout.scoring.classification import (
     classification_metrics,
@@ -110,9 +111,8 @@ def test_eer_and_min_dcf_worked_by_hand() -> None:
 def test_eer_interpolates_between_points() -> None:
     # T 0.9, N 0.8, T 0.7, N 0.6: points (0,1) (0,.5) (.5,.5) (.5,0) (1,0) -> EER 0.5 exactly at
     # a point; with T 0.9, N 0.8, N 0.7, T 0.6: (0,1) (0,.5) (.5,.5) ... also 0.5.
-    # A crossing inside a segment: T .9, N .8, T .7, T .6, N .5, N .4 (3 T, 3 N)
-    # points: (0,1) (0,2/3) (1/3,2/3) (1/3,1/3) (1/3,0)...: P_miss - P_fa goes 1/3 -> 0 at
-    # (1/3, 1/3): EER 1/3.
+    # A crossing at a vertex: T .9, N .8, T .7, T .6, N .5, N .4 (3 T, 3 N): points (P_fa, P_miss)
+    # (0,1) (0,2/3) (1/3,2/3) (1/3,1/3) ...: P_miss = P_fa exactly at the vertex (1/3, 1/3).
     r = verification_metrics(np.array([1, 0, 1, 1, 0, 0]), np.array([0.9, 0.8, 0.7, 0.6, 0.5, 0.4]))
     assert r.eer == pytest.approx(1 / 3)
     # Two trials, one of each kind, ranked wrong: segment from (0,1) to (1,1)... EER 1.
@@ -121,3 +121,33 @@ def test_eer_interpolates_between_points() -> None:
     # Tied scores: one ROC step from (0,1) to (1,0); crossing at 0.5.
     r = verification_metrics(np.array([1, 0]), np.array([0.5, 0.5]))
     assert r.eer == pytest.approx(0.5)
+
+
+def _roc_curve_eer(labels: list[int], scores: list[float]) -> float:
+    """EER by linear interpolation of scikit-learn's roc_curve points (P_fa, 1 - TPR)."""
+    fpr, tpr, _ = roc_curve(labels, scores, drop_intermediate=False)
+    gap = (1 - tpr) - fpr
+    i = int(np.flatnonzero(gap <= 0)[0])
+    t = gap[i - 1] / (gap[i - 1] - gap[i])
+    return float(fpr[i - 1] + t * (fpr[i] - fpr[i - 1]))
+
+
+@pytest.mark.parametrize(
+    ("labels", "scores", "by_hand"),
+    [
+        # T .9, N .8, T .7, N .6, N .5, T .4, N .3 (3 T, 4 N): (0,1) (0,2/3) (1/4,2/3) (1/4,1/3)
+        # (1/2,1/3) ...: on the level segment P_miss = 1/3 from P_fa 1/4 to 1/2 the curves
+        # cross at P_fa = 1/3, strictly inside it (no vertex has P_miss = P_fa).
+        ([1, 0, 1, 0, 0, 1, 0], [0.9, 0.8, 0.7, 0.6, 0.5, 0.4, 0.3], 1 / 3),
+        # Tied scores make a sloped segment: T .9, then one T and two N tied at .5, N .1:
+        # (0,1) (0,1/2) (2/3,0) (1,0). On P_miss = 1/2 - 3/4 P_fa the crossing is
+        # x = 1/2 - 3x/4, x = 2/7 — inside the segment; no vertex rule (nearest vertex, mean
+        # or max of its two rates: 1/4, 1/2, 2/3) gives 2/7.
+        ([1, 1, 0, 0, 0], [0.9, 0.5, 0.5, 0.5, 0.1], 2 / 7),
+    ],
+)
+def test_eer_crossing_strictly_inside_a_segment(labels: list[int], scores: list[float],
+                                               by_hand: float) -> None:
+    r = verification_metrics(np.array(labels), np.array(scores))
+    assert r.eer == pytest.approx(by_hand)
+    assert r.eer == pytest.approx(_roc_curve_eer(labels, scores))

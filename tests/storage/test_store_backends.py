@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import hashlib
 import os
+import threading
 from pathlib import Path
 from typing import Any
 
 import pytest
+from minio.error import S3Error
 
 from heldout.errors import Conflict, InvalidName
 from heldout.storage.base import Stores
@@ -121,9 +123,44 @@ def test_s3_unknown_sha_multipart_is_recorded_after_upload(s3: S3Store) -> None:
     assert s3.get_bytes("m/big") == data
 
 
+def _conditional_put(s3: S3Store, key: str, body: bytes) -> int:
+    """A raw ``If-None-Match: *`` PUT (no existence check first): the HTTP status."""
+    try:
+        s3.client._put_object(s3.bucket, key, body, headers={"If-None-Match": "*"})
+    except S3Error as exc:
+        return int(exc.response.status)
+    return 200
+
+
 def test_s3_conditional_writes_are_honoured(s3: S3Store) -> None:
+    """put_if_absent is atomic only because the server itself refuses an ``If-None-Match: *``
+    PUT over an existing object: check the server's precondition, then a true race in which
+    no writer's existence check can help (every writer sends its PUT at once)."""
+    s3.put("cond/existing", b"first")
+    assert _conditional_put(s3, "cond/existing", b"second") == 412
+    assert s3.get_bytes("cond/existing") == b"first"
+    for trial in range(3):
+        key = f"cond/race-{trial}"
+        barrier = threading.Barrier(8)
+        statuses: dict[int, int] = {}
+
+        def put(i: int, key: str = key, barrier: threading.Barrier = barrier,
+                statuses: dict[int, int] = statuses) -> None:
+            barrier.wait()
+            statuses[i] = _conditional_put(s3, key, f"writer {i}".encode())
+
+        threads = [threading.Thread(target=put, args=(i,)) for i in range(8)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        winners = [i for i, status in statuses.items() if status == 200]
+        assert len(winners) == 1, statuses
+        assert set(statuses.values()) <= {200, 409, 412}, statuses
+        assert s3.get_bytes(key) == f"writer {winners[0]}".encode()
     assert s3.supports_conditional_writes() is True
-    assert [i.key for i in s3.list()] == []
+    assert [i.key for i in s3.list("cond/")] == ["cond/existing"] + [
+        f"cond/race-{t}" for t in range(3)]
 
 
 def test_s3_list_order_is_byte_order_even_on_seaweedfs(s3: S3Store) -> None:

@@ -6,15 +6,25 @@ import hashlib
 import io
 import os
 import threading
+import time
+import urllib.error
 import urllib.request
 from pathlib import Path
 
 import pytest
 
-from heldout.errors import IntegrityError, InvalidInput, InvalidName, ObjectNotFound
+from heldout.errors import (
+    IntegrityError,
+    InvalidInput,
+    InvalidName,
+    ObjectNotFound,
+    StoreUnavailable,
+)
 from heldout.storage.base import ObjectStore, Stores
-from heldout.storage.local import LocalStore
+from heldout.storage.factory import build_stores, ensure_buckets
+from heldout.storage.local import TMP_DIR, LocalStore
 from heldout.storage.s3 import S3Store
+from tests.s3server import empty_and_remove_bucket, make_settings
 
 MB = 1024 * 1024
 
@@ -67,10 +77,15 @@ def visible_keys(store: ObjectStore, prefix: str = "") -> list[str]:
 
 
 def assert_no_pending_upload(store: ObjectStore, key: str) -> None:
-    """On S3, an aborted multipart upload must not linger either."""
+    """An aborted write leaves no partial data: no multipart upload on S3, no temp file in
+    the folder store."""
     if isinstance(store, S3Store):
         result = store.client._list_multipart_uploads(store.bucket, prefix=key)
         assert list(result.uploads) == []
+    else:
+        assert isinstance(store, LocalStore)
+        temp = store.root / TMP_DIR
+        assert not temp.exists() or list(temp.iterdir()) == []
 
 
 # -- put / get ---------------------------------------------------------------------------------
@@ -409,16 +424,49 @@ def test_presigned_get_url(store: ObjectStore) -> None:
         assert response.read() == data
 
 
-def test_presigned_get_url_expiry_bounds(store: ObjectStore) -> None:
-    store.put("dl/x", b"x")
-    if isinstance(store, S3Store):
+def test_presigned_get_url_expiry(store: ObjectStore) -> None:
+    store.put("dl/x", b"payload")
+    if isinstance(store, LocalStore):
+        # a folder has no URLs, whatever the expiry (the API streams the file instead) ...
+        assert store.presigned_get_url("dl/x", 1) is None
+        assert store.presigned_get_url("dl/x", 7 * 24 * 3600) is None
+        # ... and the key is still checked
+        with pytest.raises(InvalidName):
+            store.presigned_get_url("../x", 60)
+        return
+    for bad in (0, -1, 7 * 24 * 3600 + 1):
         with pytest.raises(InvalidInput, match="expiry"):
-            store.presigned_get_url("dl/x", 8 * 24 * 3600)
+            store.presigned_get_url("dl/x", bad)
+    longest = store.presigned_get_url("dl/x", 7 * 24 * 3600)
+    short = store.presigned_get_url("dl/x", 1)
+    assert longest is not None and short is not None
+    time.sleep(2.5)  # let the short one expire (no timing is asserted, only refusal after it)
+    with pytest.raises(urllib.error.HTTPError) as refused:
+        urllib.request.urlopen(short, timeout=10)
+    assert refused.value.code == 403
+    with urllib.request.urlopen(longest, timeout=10) as response:
+        assert response.read() == b"payload"
 
 
-def test_ping(stores: Stores) -> None:
-    stores.public.ping()
-    stores.private.ping()
+@pytest.mark.parametrize("backend", ["local", "s3"])
+def test_ping_says_whether_the_store_can_be_used(
+    backend: str, request: pytest.FixtureRequest, tmp_path: Path
+) -> None:
+    endpoint = request.getfixturevalue("s3_server") if backend == "s3" else None
+    settings = make_settings(backend, tmp_path / "data", endpoint)
+    stores = build_stores(settings)  # folders / buckets not created yet
+    try:
+        for store in (stores.public, stores.private):
+            with pytest.raises(StoreUnavailable) as caught:
+                store.ping()
+            assert caught.value.status == 503
+        ensure_buckets(stores)
+        stores.public.ping()
+        stores.private.ping()
+    finally:
+        if endpoint is not None:
+            for bucket in (settings.public_bucket, settings.private_bucket):
+                empty_and_remove_bucket(endpoint, bucket)
 
 
 def test_public_and_private_stores_are_separate(stores: Stores) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import threading
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
@@ -14,7 +15,17 @@ from heldout.api.middleware import BodyLimitMiddleware, RequestContextMiddleware
 from heldout.api.openapi import install_openapi, operation_id
 from heldout.api.problems import PROBLEM_RESPONSES, install_problem_handlers
 from heldout.api.ratelimit import RateLimitMiddleware, TokenBuckets
-from heldout.api.routers import account, admin, datasets, health, manage, publish
+from heldout.api.routers import (
+    account,
+    admin,
+    benchmarks,
+    datasets,
+    health,
+    manage,
+    publish,
+    submissions,
+)
+from heldout.benchmarks.queue import work_loop
 from heldout.config import Settings
 from heldout.services import Services, build_services
 from heldout.storage.factory import ensure_buckets
@@ -25,10 +36,11 @@ JSON_BODY_LIMIT = 16 * 1024 * 1024
 SKIP_MIGRATIONS_ENV = "HELDOUT_SKIP_MIGRATIONS"  # Settings.skip_migrations
 
 
-def create_app(settings: Settings, services: Services | None = None, *,
-               migrate: bool | None = None) -> FastAPI:
+def create_app(settings: Settings, services: Services | None = None,
+               scoring_worker: bool = False, *, migrate: bool | None = None) -> FastAPI:
     """The API for ``settings``; builds (and on shutdown closes) Services unless given them,
-    applying migrations unless ``migrate`` is False (default: unless skip_migrations)."""
+    applying migrations unless ``migrate`` is False (default: unless skip_migrations).
+    With ``scoring_worker`` a thread scores queued submissions while the app runs."""
     owned = services is None
     if services is None:
         if migrate is None:
@@ -39,7 +51,17 @@ def create_app(settings: Settings, services: Services | None = None, *,
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        stop = threading.Event()
+        thread = None
+        if scoring_worker:
+            thread = threading.Thread(target=work_loop, args=(services, stop),
+                                      name="heldout-scoring", daemon=True)
+            thread.start()
         yield
+        if thread is not None:
+            stop.set()
+            services.scoring_wakeup.set()
+            thread.join(30)
         if owned:
             services.close()
 
@@ -62,7 +84,13 @@ def create_app(settings: Settings, services: Services | None = None, *,
     app.include_router(admin.router, responses=PROBLEM_RESPONSES)
     app.include_router(account.router, responses=PROBLEM_RESPONSES)
     app.include_router(manage.router, responses=PROBLEM_RESPONSES)
-    upload_rules = [(re.compile(publish.UPLOAD_PATH), settings.max_upload_bytes)]
+    app.include_router(benchmarks.router, responses=PROBLEM_RESPONSES)
+    app.include_router(submissions.router, responses=PROBLEM_RESPONSES)
+    upload_rules = [
+        (re.compile(publish.UPLOAD_PATH), settings.max_upload_bytes),
+        (re.compile(submissions.UPLOAD_PATH),
+         settings.max_prediction_bytes + submissions.MULTIPART_OVERHEAD),
+    ]
     app.add_middleware(BodyLimitMiddleware,
                        default_limit=min(JSON_BODY_LIMIT, settings.max_upload_bytes),
                        rules=upload_rules)
@@ -74,5 +102,7 @@ def create_app(settings: Settings, services: Services | None = None, *,
 
 
 def app_from_env() -> FastAPI:
-    """The app for settings from ``HELDOUT_*`` variables (uvicorn ``--factory`` target)."""
-    return create_app(Settings())
+    """The app for settings from ``HELDOUT_*`` variables (uvicorn ``--factory`` target); it
+    runs a scoring worker thread unless ``HELDOUT_SERVE_WORKER=false``."""
+    settings = Settings()
+    return create_app(settings, scoring_worker=settings.serve_worker)

@@ -64,8 +64,9 @@ def error_response(exc: HeldoutError, instance: str | None = None) -> JSONRespon
     """The problem response of a typed Heldout error."""
     body = exc.to_problem(instance)
     status = int(body.pop("status"))
+    headers: dict[str, str] | None = getattr(exc, "headers", None)  # e.g. Retry-After
     return problem_response(status, body.pop("type"), body.pop("title"), body.pop("detail"),
-                            **body)
+                            headers=headers, **body)
 
 
 def http_problem(status: int, detail: str, instance: str | None = None,

@@ -15,12 +15,20 @@ from heldout.formats.manifest import Manifest
 from heldout.names import SemVer, only_prereleases
 
 
-def record_version(session: Session, manifest: Manifest) -> DatasetVersion:
-    """Insert or refresh the catalog rows for a committed version from its manifest."""
+def record_version(session: Session, manifest: Manifest, *, owner_id: int | None = None,
+                   assign_owner: bool = False) -> DatasetVersion:
+    """Insert or refresh the catalog rows for a committed version from its manifest.
+
+    Ownership is taken at first commit: a dataset with no committed version yet gets
+    ``owner_id`` (None: operator-owned, only admins publish more); ``assign_owner`` (an
+    operator naming the owner) sets it on an existing dataset too.
+    """
     dataset = session.scalar(select(Dataset).where(Dataset.name == manifest.name))
     if dataset is None:
         dataset = Dataset(name=manifest.name)
         session.add(dataset)
+    if assign_owner or dataset.id is None or not has_committed(session, dataset):
+        dataset.owner_id = owner_id
     dataset.title = manifest.title or dataset.title
     dataset.description = manifest.description or dataset.description
     dataset.task = manifest.task
@@ -44,6 +52,14 @@ def record_version(session: Session, manifest: Manifest) -> DatasetVersion:
     session.flush()
     refresh_latest(session, dataset)
     return row
+
+
+def has_committed(session: Session, dataset: Dataset) -> bool:
+    """Whether ``dataset`` has a committed version (yanked and pre-releases count: a dataset
+    whose only versions are those still belongs to its owner)."""
+    return session.scalar(select(DatasetVersion.id).where(
+        DatasetVersion.dataset_id == dataset.id, DatasetVersion.status == "committed"
+    ).limit(1)) is not None
 
 
 def choose_latest(versions: list[str], yanked: set[str], pinned: str | None) -> str | None:

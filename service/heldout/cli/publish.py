@@ -12,6 +12,7 @@ import typer
 
 from heldout.accounts.access import ensure_dataset, set_access
 from heldout.accounts.audit import record
+from heldout.accounts.users import get_user
 from heldout.cli.common import handle_errors
 from heldout.cli.manage import read_terms
 from heldout.cli.output import (
@@ -24,16 +25,17 @@ from heldout.cli.output import (
 from heldout.cli.remote import TOKEN_OPTION, connect
 from heldout.cli.server import open_services
 from heldout.client.http import Client
+from heldout.client.stage import publish_source_to_server
 from heldout.errors import Forbidden, IngestError, Unauthorized
 from heldout.ingest import PublishOptions, PublishResult, publish_source
 from heldout.ingest.builtin import build_builtin, load_card
 from heldout.ingest.checks import NEAR_DUPLICATE_THRESHOLD
 from heldout.ingest.media import AUDIO_EXTENSIONS, IMAGE_EXTENSIONS
-from heldout.ingest.remote import publish_source_to_server
 from heldout.ingest.sources import FolderSource, HFSource, TableSource
 from heldout.ingest.sources.base import Source
 from heldout.ingest.splitting import parse_fractions
 from heldout.repository import DatasetMetadata
+from heldout.services import Services
 
 DEFAULT_TASKS = {"image": "image-classification", "audio": "automatic-speech-recognition"}
 
@@ -115,6 +117,16 @@ def _print_result(result: PublishResult, as_json: bool) -> None:
                       f"{result.near_duplicates['threshold_bits']} bits)")
 
 
+def _set_owner(services: Services, options: PublishOptions, owner: str | None) -> None:
+    """An operator publish names its owner (``--owner USER``); without it the dataset is
+    operators' (no owner), or keeps the owner it has."""
+    if owner is None:
+        return
+    with services.catalog.session() as session:
+        options.owner_id = get_user(session, owner).id
+    options.assign_owner = True
+
+
 def _report_failure(exc: IngestError) -> None:
     problems = exc.extra.get("invalid_files") or []
     if problems:
@@ -163,9 +175,21 @@ def _publish_remote(client: Client, source: Source, name: str, version: str,
     return result
 
 
+def _client_for(server: str | None, token: str | None, owner: str | None) -> Client | None:
+    """A client for ``--server`` (None for an operator publish)."""
+    if server is None:
+        return None
+    if owner is not None:
+        raise IngestError("--owner is for operator publishes; over --server the key's user "
+                          "owns what they first publish")
+    return connect(server, token, url_flag="--server")
+
+
 def _publish_local(source: Source, name: str, version: str, metadata: DatasetMetadata,
-                   options: PublishOptions, access: dict[str, Any]) -> PublishResult:
+                   options: PublishOptions, access: dict[str, Any], owner: str | None
+                   ) -> PublishResult:
     with open_services() as services:
+        _set_owner(services, options, owner)
         if access:  # before the commit, so the version is never readable by others
             with services.catalog.session() as session:
                 set_access(session, ensure_dataset(session, name), **access)
@@ -216,6 +240,9 @@ TERMS_FILE_OPTION = typer.Option(None, "--terms-file", exists=True, dir_okay=Fal
                                  help="Terms users accept first (with --visibility gated).")
 TERMS_VERSION_OPTION = typer.Option(None, "--terms-version", help="Version of the terms "
                                     "(default: today).")
+OWNER_OPTION = typer.Option(None, "--owner", help="Without --server: the user who owns the "
+                            "dataset (default: none — operators and admins only; with --server "
+                            "the key's user).")
 
 
 @handle_errors
@@ -248,6 +275,7 @@ def publish_command(
     server: str | None = SERVER_OPTION,
     token: str | None = TOKEN_OPTION,
     staging_dir: Path | None = STAGING_OPTION,
+    owner: str | None = OWNER_OPTION,
     as_json: bool = typer.Option(False, "--json", help="Print the result as JSON."),
 ) -> None:
     """Validate every file of SOURCE and publish it as NAME@VERSION.
@@ -256,12 +284,11 @@ def publish_command(
     file is checked and staged locally, uploaded and committed on the server, which verifies
     every shard again. Without --server (an operator command) the version is written to this
     machine's catalog and store (HELDOUT_DATA_DIR, HELDOUT_STORAGE_*), which must exist.
-    Either way a failure publishes nothing, and --visibility/--terms-file apply from the
-    start: a private or gated dataset is never public, not even for a moment.
+    Either way a failure publishes nothing; --visibility applies from the start.
     """
     access = ({"visibility": visibility} if visibility else {}) | read_terms(terms_file,
                                                                             terms_version)
-    client = connect(server, token, url_flag="--server") if server is not None else None
+    client = _client_for(server, token, owner)
     with client if client is not None else nullcontext():
         if client is not None:
             _check_publisher(client)
@@ -277,7 +304,7 @@ def publish_command(
         with _reporting_failures():
             result = (_publish_remote(client, src, name, version, metadata, options, access,
                                       staging_dir, quiet=as_json) if client is not None
-                      else _publish_local(src, name, version, metadata, options, access))
+                      else _publish_local(src, name, version, metadata, options, access, owner))
     _print_result(result, as_json)
 
 
@@ -296,6 +323,8 @@ def build_command(
     dataset: Builtin = typer.Argument(..., help="Built-in dataset to build and publish."),
     version: str | None = typer.Option(None, "--version", help="Version (default: the "
                                        "card's)."),
+    owner: str | None = typer.Option(None, "--owner", help="The user who owns the dataset "
+                                     "(default: none — operators and admins)."),
     as_json: bool = typer.Option(False, "--json", help="Print the result as JSON."),
     if_missing: bool = typer.Option(
         False, "--if-missing", help="Do nothing if this version is already published."
@@ -309,7 +338,9 @@ def build_command(
         if if_missing and wanted in services.repository.list_versions(card["name"]):
             console.print(f"{card['name']}@{wanted} is already published")
             return
+        options = PublishOptions(progress=not as_json)
+        _set_owner(services, options, owner)
         with _reporting_failures():
             result = build_builtin(services.repository, dataset.value, version=version,
-                                   progress=not as_json)
+                                   options=options)
     _print_result(result, as_json)

@@ -72,16 +72,20 @@ def print_splits(manifest: Manifest) -> None:
     print_table("Splits", columns, rows)
 
 
-def print_statistics(manifest: Manifest) -> None:
-    """Class balance per split, then histograms of what varies, one line for constants."""
-    statistics = manifest.statistics
-    balance = statistics.get("class_balance") or {}
+def print_class_balance(balance: dict[str, dict[str, int]]) -> None:
+    """One table per split: count and share of each label."""
     for split in split_order(list(balance)):
         counts = balance[split]
         total = sum(counts.values()) or 1
         print_table(f"Class balance — {split}", ["label", "count", "share"], [
             [label, number(count), f"{100 * count / total:4.1f}% " + bar(count / total)]
             for label, count in counts.items()])
+
+
+def print_statistics(manifest: Manifest) -> None:
+    """Class balance per split, then histograms of what varies, one line for constants."""
+    statistics = manifest.statistics
+    print_class_balance(statistics.get("class_balance") or {})
     constants: dict[str, list[str]] = {}
     for key, (title, unit) in HISTOGRAMS.items():
         per_split = statistics.get(key) or {}

@@ -30,7 +30,7 @@ from heldout.client.loader import Loaded, load_from_client
 from heldout.client.publish import publish_folder, upload_draft
 from heldout.client.retry import retry_delay
 from heldout.client.streaming import stream_split
-from heldout.errors import ConnectionFailed, HeldoutError, ServerError, error_class
+from heldout.errors import ConnectionFailed, HeldoutError, NotFound, ServerError, error_class
 from heldout.formats.manifest import Manifest
 
 __all__ = ["DEFAULT_URL", "Client", "ConnectionFailed", "ServerError", "normalize_url"]
@@ -262,6 +262,17 @@ class Client:
                                 what=f"manifest of {name}@{version}")
         warn_if_told(response)
         return Manifest.from_json(response.content, where=f"manifest of {name}@{version}")
+
+    def report(self, name: str, version: str = "latest") -> dict[str, Any] | None:
+        """The private ingest report of ``name@version``, or None unless the key is the
+        dataset owner's or an admin's (the server answers 404 to everyone else)."""
+        try:
+            result: dict[str, Any] = self.get_json(
+                f"/datasets/{quote(name)}/versions/{quote(version)}/report",
+                what=f"private report of {name}@{version}")
+        except NotFound:
+            return None
+        return result
 
     def files(self, name: str, version: str = "latest", split: str | None = None
               ) -> FileListing:

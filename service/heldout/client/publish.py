@@ -157,9 +157,11 @@ def upload_draft(
     metadata: Mapping[str, Any] | None = None,
     labels: Mapping[str, str | Path] | None = None,
     progress: ProgressCallback | None = None,
+    report: Path | None = None,
     access: Mapping[str, Any] | None = None,
 ) -> UploadedDraft:
-    """Create a draft of ``name@version`` and stream the folder's shards and labels into it.
+    """Create a draft of ``name@version`` and stream the folder's shards and labels into it
+    (and ``report``, a private ingest report JSON file, into the private store).
 
     ``access`` (``visibility``, ``terms_version``, ``terms_text``) is set on the dataset as the
     draft is created, so a private or gated dataset is never readable by others, not even
@@ -190,6 +192,8 @@ def upload_draft(
             columns = [c for c in pq.read_schema(path).names if c != "id"]
             _put_file(client, f"{base}/labels/{quote(split)}", path, progress,
                       params={"label_columns": ",".join(columns)})
+        if report is not None:
+            _put_file(client, f"{base}/report", report, progress)
     except BaseException:
         abort_draft(client, name, version, draft_id)
         raise
@@ -230,12 +234,19 @@ def publish_folder(
     labels: Mapping[str, str | Path] | None = None,
     statistics: dict[str, Any] | None = None,
     progress: ProgressCallback | None = None,
+    report: Path | None = None,
+    findings: Mapping[str, Any] | None = None,
     access: Mapping[str, Any] | None = None,
 ) -> Manifest:
-    """Upload a folder as ``name@version`` and commit it; a failed commit aborts the draft."""
+    """Upload a folder as ``name@version`` and commit it; a failed commit aborts the draft.
+
+    ``findings`` (``statistics``, ``skipped_files``, ``leakage``) are the checks' full results:
+    the server publishes only their public view and keeps the rest in the private report."""
     draft = upload_draft(client, folder, name, version, features=features, metadata=metadata,
-                         labels=labels, progress=progress, access=access)
-    extras = {"statistics": statistics} if statistics is not None else {}
+                         labels=labels, progress=progress, report=report, access=access)
+    extras = dict(findings or {})
+    if statistics is not None:
+        extras["statistics"] = statistics
     try:
         return commit_draft(client, draft, **extras)
     except BaseException:

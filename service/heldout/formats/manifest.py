@@ -169,6 +169,10 @@ class Manifest(_Model):
     citation: str | None = None
     skipped_files: list[dict[str, Any]] = Field(default_factory=list)
     leakage: dict[str, Any] = Field(default_factory=dict)
+    # True when the labels of the held-out splits can be had elsewhere (a dataset built from
+    # public sources, or audio committed to a repository): a demo, not a real held-out test.
+    held_out_labels_public: bool = False
+    held_out_labels_public_reason: str | None = None
 
     @field_validator("name")
     @classmethod

@@ -42,6 +42,8 @@ class PublishOptions:
     near_duplicate_threshold: int = NEAR_DUPLICATE_THRESHOLD
     workers: int | None = None
     progress: bool = False
+    owner_id: int | None = None  # the catalog user who owns a new dataset (None: operators)
+    assign_owner: bool = False  # set ``owner_id`` on an existing dataset too
 
 
 @dataclass
@@ -78,6 +80,8 @@ class _Run:
         self.invalid: list[dict[str, str]] = list(source.missing())
         self.field_columns = [c for c in self.features if c != "id" and c not in
                               source.media_columns]
+        # held-out split → {source id: source name}: names go to the private report only
+        self.names: dict[str, dict[str, str]] = {s: {} for s in options.held_out}
 
     @property
     def refusing(self) -> bool:
@@ -103,7 +107,8 @@ class _Run:
         if bad:
             for col, reason in bad:
                 where = example.name if len(columns) == 1 else f"{example.name} ({col})"
-                self.invalid.append({"file": where, "reason": reason or "invalid"})
+                self.invalid.append({"file": where, "reason": reason or "invalid",
+                                     "split": example.split})
             return None
         row: dict[str, Any] = {"id": example.id}
         for col, check in zip(columns, checks, strict=True):
@@ -115,11 +120,14 @@ class _Run:
                 value = example.fields.get(col)
                 row[col] = self.features[col].encode(value, f"column {col!r}")
         except InvalidInput as exc:
-            self.invalid.append({"file": example.name, "reason": exc.detail})
+            self.invalid.append({"file": example.name, "reason": exc.detail,
+                                 "split": example.split})
             return None
         primary = checks[0].info
         assert primary is not None
         self.tracker.add(example.split, example.name, primary.sha256, primary.phash)
+        if held_out:
+            self.names[example.split][str(example.id)] = example.name
         label = row.get(self.class_column) if self.class_column else None
         self.stats.add(example.split, label, primary)
         return row
@@ -178,7 +186,8 @@ def publish_source(
                                   held_out=held, label_columns=label_columns if held else None)
         result = _finish(run, options)
         manifest = draft.commit(statistics=result["statistics"], skipped_files=run.invalid,
-                                leakage=result["leakage"])
+                                leakage=result["leakage"], report={"source_names": run.names},
+                                owner_id=options.owner_id, assign_owner=options.assign_owner)
     except BaseException:
         draft.abort()
         raise

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import hashlib
 import mimetypes
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
 
 from fastapi import APIRouter, Depends, Path, Query, Request
@@ -33,6 +34,7 @@ from heldout.api.schemas.datasets import (
 )
 from heldout.api.schemas.rows import RowsPage
 from heldout.api.streaming import object_response
+from heldout.benchmarks import phases
 from heldout.catalog.datasets import DatasetQuery, latest_of, search_datasets
 from heldout.catalog.datasets import list_versions as catalog_versions
 from heldout.catalog.lifecycle import WARNING_HEADER, lifecycle_warning
@@ -70,6 +72,7 @@ class Opened:
     row: Dataset | None
     manifest: Manifest
     warning: str | None = None  # yanked version or deprecated dataset: said in a header
+    embargo: dict[str, datetime] = field(default_factory=dict)  # split → phase start
 
     @property
     def headers(self) -> dict[str, str]:
@@ -77,6 +80,10 @@ class Opened:
         if not self.warning:
             return {}
         return {WARNING_HEADER: self.warning.encode("ascii", "replace").decode()[:500]}
+
+    def check_split(self, split: str) -> None:
+        """Refuse a split whose competition phase has not started (benchmarks.phases)."""
+        phases.check_not_embargoed(self.embargo, self.manifest.name, split)
 
     @property
     def audited(self) -> bool:
@@ -96,7 +103,11 @@ def open_version(services: Services, user: Principal | None, name: str, version:
         if version == "latest" and row is not None:
             version = latest_of(session, row)
         warning = lifecycle_warning(session, row, version) if row is not None else None
-    return Opened(row, services.repository.manifest(name, version), warning)
+    manifest = services.repository.manifest(name, version)
+    with services.catalog.session() as session:
+        embargo = ({} if user is not None and user.is_admin
+                   else phases.embargoed_splits(session, name, manifest.version))
+    return Opened(row, manifest, warning, embargo)
 
 
 def version_base(services: Services, name: str, version: str) -> str:
@@ -146,6 +157,10 @@ def get_dataset(
             body["versions"] = [views.version_item(v) for v in committed if v.yanked_at is None]
             body["yanked_versions"] = [{"version": v.version, "reason": v.yank_reason}
                                        for v in committed if v.yanked_at is not None]
+            latest = next((v for v in body["versions"] if v["version"] == row.latest_version),
+                          None)
+            body.update({k: (latest or {}).get(k) for k in views.LABELS_PUBLIC})
+            body["held_out_labels_public"] = bool(body["held_out_labels_public"])
             body["created_at"] = views.iso(row.created_at)
             body["updated_at"] = views.iso(row.updated_at)
             if row.visibility == "gated":
@@ -184,6 +199,31 @@ def get_manifest(
                     headers=opened.headers)
 
 
+@router.get("/datasets/{name}/versions/{version}/report",
+            summary="The private ingest report of a version (owner and admins only)")
+def get_report(
+    request: Request,
+    name: str = NAME,
+    version: str = VERSION,
+    user: Principal | None = Depends(optional_user),
+    services: Services = Depends(get_services),
+) -> dict[str, Any]:
+    """Held-out source names → ids, full statistics (class balance of held-out splits),
+    skipped files, duplicates and leakage with names. 404 to anyone but the dataset's owner
+    and admins, as if it did not exist."""
+    check_name(name, "dataset name")
+    with services.catalog.session() as session:
+        row = access.find_dataset(session, name)
+        allowed = access.is_owner_or_admin(user, row)
+    if not allowed:
+        raise NotFound(f"dataset {name}@{version} has no report you can read")
+    if version == "latest" and row is not None and row.latest_version:
+        version = row.latest_version
+    report = services.repository.report(name, version)
+    audit_request(services, request, user, "dataset.report", f"{name}@{report['version']}", {})
+    return report
+
+
 @router.get("/datasets/{name}/versions/{version}/files",
             summary="Download URLs of a version's files", response_model=FileListing)
 def list_files(
@@ -200,9 +240,11 @@ def list_files(
     opened = open_version(services, user, name, version)
     response.headers.update(opened.headers)
     manifest = opened.manifest
-    splits = [check_split(split)] if split else list(manifest.splits)
+    splits = [check_split(split)] if split else [
+        name_of for name_of in manifest.splits if name_of not in opened.embargo]
     if split:
         manifest.split_info(split)
+        opened.check_split(split)
     store = services.stores.public
     expiry = services.settings.presign_expiry_seconds
     base = version_base(services, name, manifest.version)
@@ -257,6 +299,9 @@ def get_file(
                        f"{', '.join(METADATA_FILES)} and the shards listed by …/files")
     sha: str | None
     if shard is not None:
+        for split_name, split_info in manifest.splits.items():
+            if shard in split_info.shards:
+                opened.check_split(split_name)
         key = layout.shard_key(name, manifest.version, shard.path)
         size, sha = shard.num_bytes, shard.sha256
         media_type: str = "application/vnd.apache.parquet"
@@ -295,6 +340,7 @@ def get_rows(
     manifest = opened.manifest
     chosen = split or ("train" if "train" in manifest.splits else next(iter(manifest.splits)))
     check_split(chosen)
+    opened.check_split(chosen)
     base = version_base(services, name, manifest.version) + "/preview"
     rows = preview.read_rows(services.stores.public, manifest, chosen, offset, length, base)
     if opened.audited:
@@ -324,6 +370,7 @@ def get_preview(
     opened = open_version(services, user, name, version)
     manifest = opened.manifest
     check_split(split)
+    opened.check_split(split)
     where = f"{name}@{manifest.version} {split}[{row_index}].{column}"
     feature, value = preview.read_cell(services.stores.public, manifest, split, row_index,
                                        column)

@@ -19,7 +19,12 @@ from heldout.accounts import access
 from heldout.accounts.roles import Principal
 from heldout.api.deps import audit_request, get_services, require_publisher
 from heldout.api.params import DRAFT_ID, NAME, SEMVER, SEMVER_SCHEMA, SPLIT
-from heldout.api.schemas.publish import DraftAborted, DraftCreated, LabelsUploaded
+from heldout.api.schemas.publish import (
+    DraftAborted,
+    DraftCreated,
+    LabelsUploaded,
+    ReportUploaded,
+)
 from heldout.errors import InvalidInput
 from heldout.formats.features import Features
 from heldout.formats.manifest import Manifest, ShardInfo
@@ -32,7 +37,7 @@ DRAFT = "/datasets/{name}/versions/{version}/drafts/{draft_id}"
 HOP_BYTES = 1024 * 1024  # body bytes moved per event-loop → worker-thread hop
 # JSON Schema (ECMA 262) regexes have no Python-style named groups.
 SHARD_FILENAME_PATTERN = "^" + re.sub(r"\?P<\w+>", "", layout.SHARD_FILENAME.pattern) + "$"
-UPLOAD_PATH = r"^/api/v1/datasets/[^/]+/versions/[^/]+/drafts/[^/]+/(shards|labels)/"
+UPLOAD_PATH = r"^/api/v1/datasets/[^/]+/versions/[^/]+/drafts/[^/]+/(shards/|labels/|report$)"
 
 
 class DraftAccess(BaseModel):
@@ -131,13 +136,14 @@ def create_draft(
     services: Services = Depends(get_services),
 ) -> DraftCreated:
     """201 with the ``draft_id``; 409 if the version is committed or has a live draft.
-    A new dataset is owned by its publisher."""
+    A draft claims no name: a new dataset becomes its publisher's at its first commit."""
     check_name(name, "dataset name")
     check_version(body.version)
     features = Features.from_hf(body.features)
     with services.catalog.session() as session:
         dataset = access.check_can_publish(session, user, name)
-        if body.access is not None:
+        if body.access is not None:  # on a row that claims no name until the first commit
+            dataset = dataset or access.ensure_dataset(session, name)
             access.set_access(session, dataset, **body.access.model_dump())
     if body.access is not None:
         audit_request(services, request, user, "dataset.changed", name,
@@ -208,6 +214,27 @@ async def upload_labels(
                           num_bytes=shard.num_bytes, sha256=shard.sha256)
 
 
+@router.put(DRAFT + "/report", response_model=ReportUploaded,
+            summary="Upload the publisher's private ingest report (JSON)",
+            openapi_extra={"requestBody": {"required": True, "content": {
+                "application/json": {"schema": {"type": "object"}}}}})
+async def upload_report(
+    request: Request,
+    name: str = NAME,
+    version: str = SEMVER,
+    draft_id: str = DRAFT_ID,
+    user: Principal = Depends(require_publisher),
+    services: Services = Depends(get_services),
+) -> ReportUploaded:
+    """The publisher's own private report (held-out source names → ids, full findings),
+    streamed into the private store and merged into the version's private report at commit.
+    Never public."""
+    draft = await anyio.to_thread.run_sync(_open_draft, services, user, name, version, draft_id)
+    length = _declared_length(request)
+    size = await _stream_into(request, lambda reader: draft.upload_report(reader, length))
+    return ReportUploaded(num_bytes=size)
+
+
 @router.post(DRAFT + "/commit", summary="Verify and commit a draft; returns the manifest",
              response_model=Manifest)
 def commit_draft(
@@ -222,7 +249,8 @@ def commit_draft(
     """The server checks every shard's size, sha256 and row count (and the declared shards)."""
     draft = _open_draft(services, user, name, version, draft_id)
     manifest = draft.commit(statistics=body.statistics, skipped_files=body.skipped_files,
-                            leakage=body.leakage, declared_shards=body.shards)
+                            leakage=body.leakage, declared_shards=body.shards,
+                            owner_id=user.id)
     audit_request(services, request, user, "version.committed", f"{name}@{version}",
            {"draft_id": draft_id, "rows": manifest.total_rows})
     return Response(manifest.to_json(), media_type="application/json")

@@ -32,3 +32,9 @@ class DraftAborted(ApiModel):
     """The draft and everything uploaded into it are gone."""
 
     aborted: str = Field(description="id of the aborted draft")
+
+
+class ReportUploaded(ApiModel):
+    """The publisher's private ingest report, stored privately until commit."""
+
+    num_bytes: int = Field(ge=0, description="size of the stored report")

@@ -1,7 +1,7 @@
 """dataset lifecycle: yanked versions, deprecated datasets, a pinned latest version
 
 Revision ID: 0005_dataset_lifecycle
-Revises: 0002
+Revises: 0004
 Create Date: 2026-12-01 23:30:00
 """
 
@@ -9,7 +9,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0005_dataset_lifecycle"
-down_revision = "0002"
+down_revision = "0004"
 branch_labels = None
 depends_on = None
 
