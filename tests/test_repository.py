@@ -63,12 +63,18 @@ def test_held_out_split_public_shards_carry_no_label(stores: Stores) -> None:
         pa.BufferReader(stores.private.get_bytes(layout.labels_key("tiny", "1.0.0", "test")))
     )
     assert labels.column_names == ["id", "label"]
-    expected = {row["id"]: row["label"] for row in image_rows("test", 6, offset=100)}
+    # Held-out ids are drawn afresh (96 random bits); the source id → id map is private.
+    new_id = repo.report("tiny")["held_out_ids"]["test"]
+    assert sorted(new_id) == [f"test-{i:04d}" for i in range(6)]
+    assert all(len(i) == 24 and int(i, 16) >= 0 for i in new_id.values())
+    expected = {new_id[row["id"]]: row["label"] for row in image_rows("test", 6, offset=100)}
     assert (
         dict(zip(labels.column("id").to_pylist(), labels.column("label").to_pylist(), strict=True))
         == expected
     )
     assert sorted(public.column("id").to_pylist()) == sorted(expected)
+    # Media names follow the new ids: the source name could give the label away.
+    assert {r["image"]["path"] for r in public.to_pylist()} == {f"{i}.png" for i in expected}
 
 
 def _download_version(stores: Stores, name: str, version: str, folder: Path) -> None:

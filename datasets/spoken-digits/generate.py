@@ -1,189 +1,25 @@
 #!/usr/bin/env python3
-"""Generate the built-in ``spoken-digits`` dataset with Debian's espeak-ng.
+"""Generate the built-in ``spoken-digits`` audio with Debian's espeak-ng.
 
-Run it as a script (``python datasets/spoken-digits/generate.py [--out DIR]``). It writes an
-audio folder that Heldout's ``audiofolder`` source reads:
+Run it in Heldout's environment (``python datasets/spoken-digits/generate.py [--out DIR]``).
+It writes the *committed* splits of an audio folder that Heldout's ``audiofolder`` source reads:
 
-    audio/{train,validation,test}/{speaker}-{nn}.flac      16 kHz, mono, 16-bit FLAC
-    audio/{split}/metadata.csv                             file_name, digit, transcript,
-                                                           speaker_id, language
+    audio/{train,validation}/{speaker}-{nn}.flac    16 kHz, mono, 16-bit FLAC
+    audio/{split}/metadata.csv                      file_name, digit, transcript,
+                                                    speaker_id, language
 
-Every speaker is one espeak-ng voice (English ``en``/``en-us``/``en-gb-…`` or Mandarin
-``cmn-latn-pinyin``) with one voice variant, speed (words per minute) and pitch; speakers
-are disjoint between splits. Each speaker says the ten digits one by one and a few short
-digit strings. espeak-ng writes 22,050 Hz audio: leading/trailing silence is trimmed, light
-Gaussian noise (seeded numpy, about -60 dBFS) is added and the signal is resampled to 16 kHz
-with ``scipy.signal.resample_poly``. Same espeak-ng version + same seed = same audio.
-
-``digit`` is the spoken digit (0-9) for single-digit utterances and empty (null) for digit
-strings; ``transcript`` is English words (``three one four``) or Chinese characters (``三一四``).
+The ``test`` split is never committed: ``heldout datasets build spoken-digits`` synthesises a
+fresh one from a secret seed each time it builds (``heldout.ingest.spoken_digits``), so its
+labels exist only in the private store. ``--test DIR`` writes such a split to look at.
 """
 
 from __future__ import annotations
 
 import argparse
-import csv
-import io
-import shutil
-import subprocess
 import sys
-from dataclasses import dataclass
 from pathlib import Path
 
-import numpy as np
-import soundfile as sf
-from scipy.signal import resample_poly
-
-SEED = 20240611
-TARGET_RATE = 16_000
-ESPEAK_RATE = 22_050
-NOISE_STD = 0.001  # ~ -60 dBFS: light background hiss
-
-ENGLISH_WORDS = ["zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine"]
-CHINESE_CHARS = ["零", "一", "二", "三", "四", "五", "六", "七", "八", "九"]
-# espeak-ng's Debian build has no full Chinese dictionary: the pinyin voice reads tone-numbered
-# pinyin correctly, so Mandarin speakers are given pinyin and the transcript keeps the characters.
-PINYIN = ["ling2", "yi1", "er4", "san1", "si4", "wu3", "liu4", "qi1", "ba1", "jiu3"]
-
-ENGLISH_VOICES = ["en-us", "en-gb", "en-gb-scotland", "en-gb-x-rp", "en-029"]
-ENGLISH_VARIANTS = [
-    "m1", "m2", "m3", "m4", "m5", "m6", "m7", "f1", "f2", "f3", "f4", "f5",
-    "klatt", "klatt2", "croak", "edward", "linda", "steph", "john", "annie",
-]
-MANDARIN_VARIANTS = ["m1", "m2", "m3", "m5", "m7", "f1", "f2", "f3", "f4", "f5"]
-SPEEDS = [125, 140, 155, 170, 185]
-PITCHES = [30, 40, 50, 60, 70]
-
-SINGLE_DIGITS_PER_SPEAKER = 10  # each digit once
-STRINGS_PER_SPEAKER = 6  # 2-3 digit strings
-# Split by speaker (disjoint): per language, the first speakers go to train, then validation, test.
-SPLIT_SHARES = (("train", 0.6), ("validation", 0.15), ("test", 0.25))
-
-
-@dataclass(frozen=True)
-class Speaker:
-    """One synthetic speaker: an espeak-ng voice with a variant, speed and pitch."""
-
-    speaker_id: str
-    language: str  # "en" or "cmn"
-    voice: str
-    speed: int
-    pitch: int
-
-
-def make_speakers(rng: np.random.Generator) -> list[Speaker]:
-    """20 English and 10 Mandarin speakers, each a distinct voice/variant/speed/pitch."""
-    speakers: list[Speaker] = []
-    for i, variant in enumerate(ENGLISH_VARIANTS):
-        voice = f"{ENGLISH_VOICES[i % len(ENGLISH_VOICES)]}+{variant}"
-        speakers.append(Speaker(f"en{i:02d}", "en", voice, int(rng.choice(SPEEDS)),
-                                int(rng.choice(PITCHES))))
-    for i, variant in enumerate(MANDARIN_VARIANTS):
-        speakers.append(Speaker(f"cmn{i:02d}", "cmn", f"cmn-latn-pinyin+{variant}",
-                                int(rng.choice(SPEEDS)), int(rng.choice(PITCHES))))
-    return speakers
-
-
-def assign_splits(speakers: list[Speaker]) -> dict[str, str]:
-    """speaker_id → split, disjoint, with every language in every split."""
-    out: dict[str, str] = {}
-    for language in ("en", "cmn"):
-        group = [s for s in speakers if s.language == language]
-        n = len(group)
-        n_train = round(n * SPLIT_SHARES[0][1])
-        n_val = max(1, round(n * SPLIT_SHARES[1][1]))
-        for j, speaker in enumerate(group):
-            out[speaker.speaker_id] = (
-                "train" if j < n_train else "validation" if j < n_train + n_val else "test"
-            )
-    return out
-
-
-def synthesise(speaker: Speaker, text: str) -> np.ndarray:
-    """espeak-ng → float32 samples at 22,050 Hz."""
-    result = subprocess.run(
-        ["espeak-ng", "-v", speaker.voice, "-s", str(speaker.speed), "-p", str(speaker.pitch),
-         "--stdout", text],
-        check=True, capture_output=True,
-    )
-    data, rate = sf.read(io.BytesIO(result.stdout), dtype="float32")
-    if rate != ESPEAK_RATE:
-        raise RuntimeError(f"espeak-ng wrote {rate} Hz, expected {ESPEAK_RATE}")
-    return data if data.ndim == 1 else data.mean(axis=1)
-
-
-def trim(samples: np.ndarray, rate: int, pad_seconds: float = 0.05) -> np.ndarray:
-    """Cut leading and trailing silence, keeping a short pad."""
-    peak = float(np.abs(samples).max()) if samples.size else 0.0
-    if peak == 0.0:
-        return samples
-    loud = np.flatnonzero(np.abs(samples) > 0.02 * peak)
-    pad = int(pad_seconds * rate)
-    return samples[max(0, loud[0] - pad): loud[-1] + pad + 1]
-
-
-def finish(samples: np.ndarray, rng: np.random.Generator) -> np.ndarray:
-    """Normalise, add light noise, resample 22,050 → 16,000 Hz, clip to [-1, 1]."""
-    samples = samples / max(float(np.abs(samples).max()), 1e-9) * 0.8
-    samples = samples + rng.normal(0.0, NOISE_STD, samples.shape)
-    resampled = resample_poly(samples, 320, 441)  # 16000 / 22050 = 320 / 441
-    return np.clip(resampled, -1.0, 1.0).astype(np.float32)
-
-
-def utterances(speaker: Speaker, rng: np.random.Generator) -> list[list[int]]:
-    """The digit sequences one speaker says: every digit alone, then short strings."""
-    singles = [[d] for d in range(SINGLE_DIGITS_PER_SPEAKER)]
-    strings = [
-        [int(d) for d in rng.integers(0, 10, size=int(rng.integers(2, 4)))]
-        for _ in range(STRINGS_PER_SPEAKER)
-    ]
-    return singles + strings
-
-
-def spoken_text(language: str, digits: list[int]) -> tuple[str, str]:
-    """(text given to espeak-ng, transcript)."""
-    if language == "en":
-        words = " ".join(ENGLISH_WORDS[d] for d in digits)
-        return words, words
-    return " ".join(PINYIN[d] for d in digits), "".join(CHINESE_CHARS[d] for d in digits)
-
-
-def generate(out: Path, seed: int = SEED) -> dict[str, int]:
-    """Write the audio folder under ``out`` (replacing it); returns utterances per split."""
-    if shutil.which("espeak-ng") is None:
-        raise RuntimeError("espeak-ng is not installed (apt-get install espeak-ng)")
-    rng = np.random.default_rng(seed)
-    speakers = make_speakers(rng)
-    split_of = assign_splits(speakers)
-    audio_root = out / "audio"
-    if audio_root.exists():
-        shutil.rmtree(audio_root)
-    rows: dict[str, list[dict[str, str]]] = {"train": [], "validation": [], "test": []}
-    for speaker in speakers:
-        split = split_of[speaker.speaker_id]
-        folder = audio_root / split
-        folder.mkdir(parents=True, exist_ok=True)
-        for n, digits in enumerate(utterances(speaker, rng)):
-            text, transcript = spoken_text(speaker.language, digits)
-            samples = finish(trim(synthesise(speaker, text), ESPEAK_RATE), rng)
-            file_name = f"{speaker.speaker_id}-{n:02d}.flac"
-            sf.write(folder / file_name, samples, TARGET_RATE, format="FLAC", subtype="PCM_16")
-            rows[split].append({
-                "file_name": file_name,
-                "digit": str(digits[0]) if len(digits) == 1 else "",
-                "transcript": transcript,
-                "speaker_id": speaker.speaker_id,
-                "language": speaker.language,
-            })
-    for split, split_rows in rows.items():
-        with open(audio_root / split / "metadata.csv", "w", newline="", encoding="utf-8") as f:
-            writer = csv.DictWriter(
-                f, ["file_name", "digit", "transcript", "speaker_id", "language"],
-                lineterminator="\n",
-            )
-            writer.writeheader()
-            writer.writerows(split_rows)
-    return {split: len(split_rows) for split, split_rows in rows.items()}
+from heldout.ingest.spoken_digits import SEED, generate, generate_test
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -192,9 +28,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--out", type=Path, default=Path(__file__).resolve().parent,
                         help="folder to write audio/ into (default: next to this script)")
     parser.add_argument("--seed", type=int, default=SEED)
+    parser.add_argument("--test", type=Path, default=None,
+                        help="also synthesise a fresh secret test split into this folder")
     args = parser.parse_args(argv)
     try:
         counts = generate(args.out, args.seed)
+        if args.test is not None:
+            counts["test"] = generate_test(args.test)
     except RuntimeError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1

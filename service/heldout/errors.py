@@ -124,12 +124,61 @@ class RateLimited(HeldoutError):
     title = "Too many requests"
 
 
+class QuotaExceeded(RateLimited):
+    """A submission quota is used up: 429 with ``Retry-After`` (seconds until it frees up)."""
+
+    slug = "quota-exceeded"
+    title = "Submission quota used up"
+
+    def __init__(self, detail: str, retry_after: int = 60, **extra: Any) -> None:
+        super().__init__(detail, retry_after=retry_after, **extra)
+        self.headers = {"Retry-After": str(max(1, int(retry_after)))}
+
+
+class InvalidBenchmark(InvalidInput):
+    """A benchmark definition is invalid; ``detail`` names file, field and expectation."""
+
+    slug = "invalid-benchmark"
+    title = "Invalid benchmark definition"
+
+
+class BenchmarkVersionConflict(Conflict):
+    slug = "benchmark-version"
+    title = "Scoring rules changed without a new version"
+
+
+class PhaseClosed(Conflict):
+    slug = "phase-closed"
+    title = "No phase is open for submissions"
+
+
+class Embargoed(Forbidden):
+    """A held-out split whose competition phase has not started: its inputs stay hidden."""
+
+    slug = "embargoed"
+    title = "Split under embargo"
+
+
+class DatasetGone(HeldoutError):
+    status = 410
+    slug = "dataset-version-gone"
+    title = "The benchmark's dataset version is gone"
+
+
 class StoreUnavailable(HeldoutError):
     """The object store could not be reached or answered with a server error."""
 
     status = 503
     slug = "store-unavailable"
     title = "Object store unavailable"
+
+
+class ServiceBusy(HeldoutError):
+    """Too much of some bounded work is in progress; retry after ``retry_after`` seconds."""
+
+    status = 503
+    slug = "busy"
+    title = "Busy"
 
 
 class DatabaseUnavailable(HeldoutError):

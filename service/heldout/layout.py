@@ -23,7 +23,9 @@ from heldout.names import (
 DATASETS_PREFIX = "datasets/"
 DRAFTS_PREFIX = "private/drafts/"
 LABELS_PREFIX = "private/labels/"
+REPORTS_PREFIX = "private/reports/"
 SUBMISSIONS_PREFIX = "private/submissions/"
+BENCHMARKS_PREFIX = "private/benchmarks/"
 DATA_DIR = "data/"
 MANIFEST_FILE = "manifest.json"
 CROISSANT_FILE = "croissant.json"
@@ -39,7 +41,7 @@ def _ungrouped(pattern: re.Pattern[str]) -> str:
 
 
 _SPLIT = _ungrouped(SPLIT_PATTERN)
-SHARD_FILENAME = re.compile(rf"(?P<split>{_SPLIT})-(?P<i>\d{{5}})-of-(?P<n>\d{{5}})\.parquet")
+SHARD_FILENAME = re.compile(rf"(?P<split>{_SPLIT})-(?P<i>[0-9]{{5}})-of-(?P<n>[0-9]{{5}})\.parquet")
 """``{split}-{i:05d}-of-{n:05d}.parquet``: the shard naming Hugging Face `datasets` recognises."""
 SHARD_PATH = re.compile(re.escape(DATA_DIR) + SHARD_FILENAME.pattern)
 """A shard's path inside a version folder: ``data/{split}-{i:05d}-of-{n:05d}.parquet``."""
@@ -148,6 +150,20 @@ def labels_prefix(name: str, version: str) -> str:
     return f"{LABELS_PREFIX}{check_name(name)}/{check_version(version)}/"
 
 
+def report_key(name: str, version: str) -> str:
+    """The private ingest report of a version: held-out source names → ids, full statistics."""
+    return f"{reports_prefix(name, version)}ingest.json"
+
+
+def uploaded_report_key(name: str, version: str) -> str:
+    """A publisher's own report uploaded into a draft (merged into ``ingest.json``)."""
+    return f"{reports_prefix(name, version)}uploaded.json"
+
+
+def reports_prefix(name: str, version: str) -> str:
+    return f"{REPORTS_PREFIX}{check_name(name)}/{check_version(version)}/"
+
+
 def draft_key(name: str, version: str) -> str:
     """The draft lock and state of a version being published (private store)."""
     return f"{DRAFTS_PREFIX}{check_name(name)}/{check_version(version)}.json"
@@ -159,10 +175,31 @@ def parse_draft_key(key: str) -> tuple[str, str] | None:
     return (match.group("name"), match.group("version")) if match else None
 
 
-def submission_key(benchmark: str, submission_id: str) -> str:
-    """Uploaded predictions of one submission (private store)."""
+def preview_key(name: str, version: str, split: str, row: int, column: int,
+                extension: str) -> str:
+    """A cached preview (thumbnail or clip) of one media cell (private store: a cache, not
+    part of the version); ``column`` is the column's position among the features."""
+    if extension not in ("png", "wav") or row < 0 or column < 0:
+        raise ValueError(f"bad preview key part: {row}, {column}, {extension!r}")
+    return (f"private/previews/{check_name(name)}/{check_version(version)}/"
+            f"{check_split(split)}/{row}-{column}.{extension}")
+
+
+PREDICTION_EXTENSIONS = ("csv", "jsonl", "parquet")
+
+
+def submission_key(benchmark: str, submission_id: str, ext: str = "parquet") -> str:
+    """Uploaded predictions of one submission (private store), ``predictions.{ext}``."""
     submission = check_name(submission_id, "submission id")
-    return f"{SUBMISSIONS_PREFIX}{check_name(benchmark)}/{submission}/predictions.parquet"
+    if ext not in PREDICTION_EXTENSIONS:
+        raise InvalidName(f"prediction file type {ext!r} is not one of "
+                          f"{', '.join(PREDICTION_EXTENSIONS)}")
+    return f"{SUBMISSIONS_PREFIX}{check_name(benchmark)}/{submission}/predictions.{ext}"
+
+
+def trials_key(benchmark: str) -> str:
+    """The private trial list (with target labels) of a verification benchmark."""
+    return f"{BENCHMARKS_PREFIX}{check_name(benchmark)}/trials.parquet"
 
 
 # --- key shapes ----------------------------------------------------------------------------

@@ -11,6 +11,7 @@ not touched for ``draft_ttl_seconds`` are abandoned and cleaned up.
 from __future__ import annotations
 
 import json
+import secrets
 import tempfile
 import uuid
 from collections.abc import Callable, Iterable, Iterator
@@ -18,11 +19,12 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any, BinaryIO
 
+import numpy as np
 import pyarrow as pa
-import pyarrow.parquet as pq
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, StrictBool
 
-from heldout import layout
+from heldout import layout, secrecy
+from heldout.catalog.datasets import record_version
 from heldout.catalog.db import Catalog
 from heldout.errors import (
     Conflict,
@@ -34,14 +36,15 @@ from heldout.errors import (
 )
 from heldout.formats.card import render_card
 from heldout.formats.croissant import build_croissant
-from heldout.formats.features import Features
+from heldout.formats.features import Features, approx_size
 from heldout.formats.manifest import HeldOutSplit, Manifest, Modality, ShardInfo, SplitInfo
 from heldout.formats.writer import ShardWriter
 from heldout.names import SemVer, check_name, check_split, check_version
-from heldout.parquet_footer import read_footer
+from heldout.parquet_footer import id_hashes, iter_rows, read_footer
 from heldout.storage.base import ObjectInfo, ObjectStore, Stores
 
 DEFAULT_SHARD_BYTES = 256 * 1024**2
+MAX_UPLOADED_REPORT = 256 * 1024**2
 
 
 class DatasetMetadata(BaseModel):
@@ -55,6 +58,8 @@ class DatasetMetadata(BaseModel):
     source: dict[str, Any] = Field(default_factory=dict)
     citation: str | None = None
     card_markdown: str | None = None
+    held_out_labels_public: StrictBool = False  # JSON true/false only, as documented
+    held_out_labels_public_reason: str | None = None
 
 
 class DraftState(BaseModel):
@@ -70,6 +75,8 @@ class DraftState(BaseModel):
     splits: dict[str, SplitInfo] = Field(default_factory=dict)
     held_out: dict[str, HeldOutSplit] = Field(default_factory=dict)
     labels: dict[str, ShardInfo] = Field(default_factory=dict)
+    # held-out split → {source id: random id} for splits whose ids were drawn here
+    id_maps: dict[str, dict[str, str]] = Field(default_factory=dict)
 
 
 def _now() -> datetime:
@@ -130,6 +137,21 @@ class DatasetRepository:
         except ObjectNotFound as exc:
             raise NotFound(f"dataset {name}@{resolved} does not exist") from exc
         return Manifest.from_json(data)
+
+    def report(self, name: str, version: str = "latest") -> dict[str, Any]:
+        """The private ingest report of ``name@version`` (for its owner and admins only).
+
+        Versions published before reports existed have none: a stub says so.
+        """
+        resolved = self.resolve_version(name, version)
+        try:
+            data = self.stores.private.get_bytes(layout.report_key(name, resolved))
+        except ObjectNotFound:
+            return {"format": secrecy.REPORT_FORMAT, "name": name, "version": resolved,
+                    "missing": "published before private ingest reports existed; republish "
+                               "the version to get one"}
+        report: dict[str, Any] = json.loads(data)
+        return report
 
     def iter_manifests(self) -> Iterator[Manifest]:
         """Every committed manifest in the bucket."""
@@ -209,6 +231,7 @@ class DatasetRepository:
             return
         self.stores.public.delete_prefix(layout.version_prefix(name, version))
         self.stores.private.delete_prefix(layout.labels_prefix(name, version))
+        self.stores.private.delete_prefix(layout.reports_prefix(name, version))
         self.stores.private.delete(layout.draft_key(name, version))
 
 
@@ -256,71 +279,112 @@ class Draft:
     ) -> SplitInfo:
         """Stream ``rows`` into shards of ``split`` and upload them.
 
-        With ``held_out``, ``label_columns`` go to the private labels object (with ``id``) and
+        With ``held_out``, every row gets a fresh random id and the rows are written in a
+        secret random order (:mod:`heldout.secrecy`; the source id → id map goes to the
+        private report); ``label_columns`` go to the private labels object (with ``id``) and
         the public shards carry only ``id`` and the inputs.
         """
         self._check_new_split(split)
-        label_columns = list(label_columns or [])
-        if held_out:
-            self._check_label_columns(label_columns)
-        public_features = self.features.drop(label_columns) if held_out else self.features
-        label_features = self.features.select(["id", *label_columns]) if held_out else None
-        target = self.repository.shard_target_bytes
+        labels = list(label_columns or []) if held_out else None
+        if labels is not None:
+            self._check_label_columns(labels)
+        if on_row is not None:
+            rows = _counting(rows, on_row)
         with tempfile.TemporaryDirectory(prefix="heldout-draft-") as tmp:
-            public_writer = ShardWriter(
-                Path(tmp) / "public", split, public_features, target_bytes=target
-            )
-            label_writer = (
-                ShardWriter(Path(tmp) / "labels", split, label_features, target_bytes=2**62)
-                if label_features is not None
-                else None
-            )
-            try:
-                for row in rows:
-                    if label_writer is not None:
-                        public_writer.write_row(_public_row(row, public_features))
-                        label_writer.write_row({k: row.get(k) for k in label_features or {}})
-                    else:
-                        public_writer.write_row(row)
-                    if on_row is not None:
-                        on_row()
-                shards = public_writer.close()
-                labels = label_writer.close() if label_writer is not None else []
-            except BaseException:
-                public_writer.abort()
-                if label_writer is not None:
-                    label_writer.abort()
-                raise
-            for shard in shards:
-                self.repository.stores.public.put_file(
-                    layout.shard_key(self.name, self.version, shard.path),
-                    str(Path(tmp) / "public" / shard.path),
-                    sha256=shard.sha256,
-                )
-            if label_writer is not None:
-                (label_shard,) = labels
-                key = layout.labels_key(self.name, self.version, split)
-                self.repository.stores.private.put_file(
-                    key, str(Path(tmp) / "labels" / label_shard.path), sha256=label_shard.sha256
-                )
-                self.state.labels[split] = ShardInfo(
-                    path=key,
-                    sha256=label_shard.sha256,
-                    num_rows=label_shard.num_rows,
-                    num_bytes=label_shard.num_bytes,
-                )
-                self.state.held_out[split] = HeldOutSplit(
-                    split=split, label_columns=label_columns, num_rows=label_shard.num_rows
-                )
-        info = SplitInfo(
-            name=split,
-            num_rows=sum(s.num_rows for s in shards),
-            num_bytes=sum(s.num_bytes for s in shards),
-            shards=shards,
-        )
+            folder = Path(tmp)
+            if labels is not None:
+                rows = self._sealed(split, rows, folder)
+            shards, label_shard = self._write_local(split, rows, labels, folder)
+            self._upload_shards(folder / "public", shards)
+            if labels is not None and label_shard is not None:
+                self._store_labels(split, labels, folder / "labels" / label_shard.path,
+                                   label_shard)
+        info = SplitInfo.from_shards(split, shards)
         self.state.splits[split] = info
         self._save()
         return info
+
+    def _sealed(self, split: str, rows: Iterable[dict[str, Any]],
+                folder: Path) -> Iterable[dict[str, Any]]:
+        """``rows`` with fresh random ids, in a secret random order (all read first)."""
+        ids = secrecy.HeldOutIds(split)
+        order = secrecy.shuffled(({**row, "id": ids.draw(row.get("id"))} for row in rows),
+                                 approx_size, folder)
+        self.state.id_maps[split] = ids.mapping
+        return order
+
+    def _write_local(
+        self, split: str, rows: Iterable[dict[str, Any]], labels: list[str] | None, folder: Path
+    ) -> tuple[list[ShardInfo], ShardInfo | None]:
+        """Write public shards (and, for a held-out split, the one labels file) to ``folder``."""
+        public_features = self.features.drop(labels) if labels is not None else self.features
+        public = ShardWriter(folder / "public", split, public_features,
+                             target_bytes=self.repository.shard_target_bytes)
+        private = (ShardWriter(folder / "labels", split, self.features.select(["id", *labels]),
+                               target_bytes=2**62) if labels is not None else None)
+        try:
+            for row in rows:
+                if private is None:
+                    public.write_row(row)
+                else:
+                    public.write_row(_public_row(row, public_features))
+                    private.write_row({k: row.get(k) for k in private.features})
+            shards = public.close()
+            label_shards = private.close() if private is not None else []
+        except BaseException:
+            public.abort()
+            if private is not None:
+                private.abort()
+            raise
+        return shards, (label_shards[0] if label_shards else None)
+
+    def _reseal(self, split: str) -> None:
+        """Draw fresh ids and a fresh secret order for a held-out split that was uploaded
+        ready-made: the server trusts neither a publisher's ids nor their order. The upload's
+        id → new id map goes to the private report. Reads are bounded (row batches)."""
+        stores = self.repository.stores
+        held, label_info = self.state.held_out[split], self.state.labels[split]
+        labels = {row["id"]: row for batch in
+                  iter_rows(stores.private, label_info.path, label_info.num_bytes)
+                  for row in batch}
+        old = self.state.splits[split].shards
+        keys = [layout.shard_key(self.name, self.version, s.path) for s in old]
+
+        def rows() -> Iterator[dict[str, Any]]:
+            for key, shard in zip(keys, old, strict=True):
+                for batch in iter_rows(stores.public, key, shard.num_bytes):
+                    yield from ({**row, **labels[row["id"]]} for row in batch)
+
+        with tempfile.TemporaryDirectory(prefix="heldout-reseal-") as tmp:
+            folder = Path(tmp)
+            sealed = self._sealed(split, rows(), folder)  # reads everything first
+            for key in keys:
+                stores.public.delete(key)
+            shards, label_shard = self._write_local(split, sealed, held.label_columns, folder)
+            self._upload_shards(folder / "public", shards)
+            assert label_shard is not None
+            self._store_labels(split, held.label_columns, folder / "labels" / label_shard.path,
+                               label_shard)
+        self.state.splits[split] = SplitInfo.from_shards(split, shards)
+        self._save()
+
+    def _upload_shards(self, folder: Path, shards: list[ShardInfo]) -> None:
+        for shard in shards:
+            self.repository.stores.public.put_file(
+                layout.shard_key(self.name, self.version, shard.path),
+                str(folder / shard.path),
+                sha256=shard.sha256,
+            )
+
+    def _store_labels(self, split: str, labels: list[str], path: Path, shard: ShardInfo) -> None:
+        key = layout.labels_key(self.name, self.version, split)
+        self.repository.stores.private.put_file(key, str(path), sha256=shard.sha256)
+        self.state.labels[split] = ShardInfo(
+            path=key, sha256=shard.sha256, num_rows=shard.num_rows, num_bytes=shard.num_bytes
+        )
+        self.state.held_out[split] = HeldOutSplit(
+            split=split, label_columns=labels, num_rows=shard.num_rows
+        )
 
     def _check_label_columns(self, label_columns: list[str]) -> None:
         if "id" not in self.features:
@@ -346,18 +410,13 @@ class Draft:
             path=path, sha256=_digest(stored), num_rows=footer.num_rows, num_bytes=stored.size
         )
         split = parsed.split
-        current = self.state.splits.get(split) or SplitInfo(
-            name=split, num_rows=0, num_bytes=0, shards=[]
-        )
+        current = self.state.splits.get(split)
         shards = sorted(
-            [s for s in current.shards if s.path != path] + [shard], key=lambda s: s.path
+            [s for s in (current.shards if current else []) if s.path != path] + [shard],
+            key=lambda s: s.path,
         )
-        self.state.splits[split] = SplitInfo(
-            name=split,
-            num_rows=sum(s.num_rows for s in shards),
-            num_bytes=sum(s.num_bytes for s in shards),
-            shards=shards,
-        )
+        self.state.splits[split] = SplitInfo.from_shards(split, shards)
+        self._guarded(self._check_held_out_columns, split)
         self._save()
         return shard
 
@@ -382,8 +441,45 @@ class Draft:
         self.state.held_out[split] = HeldOutSplit(
             split=split, label_columns=label_columns, num_rows=footer.num_rows
         )
+        self._guarded(self._check_held_out_columns, split)
         self._save()
         return shard
+
+    def _guarded(self, check: Callable[..., None], *args: Any) -> None:
+        """Run ``check``; a column that would make held-out labels public aborts the draft
+        (nothing of it stays, not even in the public store) before the error goes out."""
+        try:
+            check(*args)
+        except InvalidInput as exc:
+            if "column" in exc.extra:
+                self.abort()
+            raise
+
+    def upload_report(self, data: BinaryIO, length: int | None = None) -> int:
+        """Stream the publisher's own private report (JSON: ``held_out_ids`` from their
+        pipeline, full findings) into the draft; merged into the private report at commit."""
+        key = layout.uploaded_report_key(self.name, self.version)
+        stored = self.repository.stores.private.put(key, data, length)
+        if stored.size > MAX_UPLOADED_REPORT:
+            self.repository.stores.private.delete(key)
+            raise InvalidInput(f"the private report is {stored.size} bytes; at most "
+                               f"{MAX_UPLOADED_REPORT} are accepted")
+        self._save()
+        return stored.size
+
+    def _uploaded_report(self) -> dict[str, Any]:
+        key = layout.uploaded_report_key(self.name, self.version)
+        try:
+            data = self.repository.stores.private.get_bytes(key)
+        except ObjectNotFound:
+            return {}
+        try:
+            report = json.loads(data)
+        except ValueError as exc:
+            raise InvalidInput(f"the uploaded private report is not JSON: {exc}") from None
+        if not isinstance(report, dict):
+            raise InvalidInput("the uploaded private report must be a JSON object")
+        return report
 
     def commit(
         self,
@@ -392,40 +488,99 @@ class Draft:
         skipped_files: list[dict[str, Any]] | None = None,
         leakage: dict[str, Any] | None = None,
         declared_shards: list[ShardInfo] | None = None,
+        report: dict[str, Any] | None = None,
+        owner_id: int | None = None,
+        assign_owner: bool = False,
     ) -> Manifest:
-        """Verify every object, then write croissant, card and (last, atomically) the manifest."""
+        """Verify every object, then write the private report, croissant, card and (last,
+        atomically) the manifest.
+
+        ``statistics``, ``skipped_files`` and ``leakage`` are the full findings: the manifest
+        gets their public view (:mod:`heldout.secrecy`), the private report all of them.
+        ``report`` adds to the private report: ``source_names`` ({split: {source id: name}})
+        names the sources of drawn ids; ``held_out_ids`` ({split: {source: id}}) is a map
+        made earlier (e.g. by a publisher's own pipeline). The first commit of a dataset makes
+        ``owner_id`` its owner (None: operator-owned); ``assign_owner`` sets it regardless.
+        """
         current = self.repository._load_state(self.name, self.version)
         if current is None or current.draft_id != self.draft_id:
             raise Conflict(f"draft {self.draft_id} of {self.name}@{self.version} is no longer live")
         self.state = current
         if not self.state.splits:
             raise InvalidInput("nothing to commit: the draft has no splits")
-        self._verify(declared_shards)
-        manifest = Manifest(
+        self._guarded(self._verify, declared_shards)
+        for split in self.state.held_out:
+            if split not in self.state.id_maps:  # uploaded ready-made: not trusted
+                self._reseal(split)
+        findings = (statistics or {}, skipped_files or [], leakage or {})
+        manifest = self._manifest(*findings)
+        self._write_report(manifest, *findings, {**self._uploaded_report(), **(report or {})})
+        self._write_public(manifest)
+        self.repository.stores.private.delete(layout.draft_key(self.name, self.version))
+        self.repository.stores.private.delete(layout.uploaded_report_key(self.name, self.version))
+        if self.repository.catalog is not None:
+            with self.repository.catalog.session() as session:
+                record_version(session, manifest, owner_id=owner_id, assign_owner=assign_owner)
+        return manifest
+
+    def _manifest(self, statistics: dict[str, Any], skipped: list[dict[str, Any]],
+                  leakage: dict[str, Any]) -> Manifest:
+        """The manifest, with only the public view of what the checks found."""
+        held = set(self.state.held_out)
+        public_stats = secrecy.public_statistics(statistics, held)
+        if skipped:
+            public_stats["skipped_files"] = secrecy.skipped_counts(skipped)
+        meta = self.state.metadata
+        return Manifest(
             name=self.name,
             version=self.version,
             created_at=_now(),
-            title=self.state.metadata.title or self.name,
-            description=self.state.metadata.description,
-            license=self.state.metadata.license,
-            task=self.state.metadata.task,
-            modality=self.state.metadata.modality,
+            title=meta.title or self.name,
+            description=meta.description,
+            license=meta.license,
+            task=meta.task,
+            modality=meta.modality,
             features=self.state.features,
             label_names=self.features.label_names(),
             splits=self.state.splits,
             held_out=self.state.held_out,
-            statistics=statistics or {},
-            source=self.state.metadata.source,
-            citation=self.state.metadata.citation,
-            skipped_files=skipped_files or [],
-            leakage=leakage or {},
+            statistics=public_stats,
+            source=meta.source,
+            citation=meta.citation,
+            skipped_files=secrecy.public_skipped(skipped, held),
+            leakage=secrecy.public_leakage(leakage, held),
+            held_out_labels_public=meta.held_out_labels_public,
+            held_out_labels_public_reason=meta.held_out_labels_public_reason,
         )
+
+    def _write_report(self, manifest: Manifest, statistics: dict[str, Any],
+                      skipped: list[dict[str, Any]], leakage: dict[str, Any],
+                      extra: dict[str, Any]) -> None:
+        """The private ingest report (private store), written before the manifest."""
+        extra = dict(extra)
+        names = extra.pop("source_names", None) or {}
+        given = dict(extra.pop("held_out_ids", None) or {})
+        ids = {split: dict(m) for split, m in given.items() if split in self.state.held_out}
+        for split, drawn in self.state.id_maps.items():
+            ids[split] = secrecy.compose_ids(given.get(split), drawn, names.get(split))
+        body = secrecy.private_report(
+            name=self.name, version=self.version, created_at=manifest.created_at.isoformat(),
+            held_out_ids=ids, statistics=statistics, skipped_files=skipped, leakage=leakage,
+            extra=extra,
+        )
+        self.repository.stores.private.put(
+            layout.report_key(self.name, self.version),
+            json.dumps(body, indent=2, sort_keys=True, ensure_ascii=False).encode(),
+            content_type="application/json",
+        )
+
+    def _write_public(self, manifest: Manifest) -> None:
+        """Croissant and card, then the manifest (put-if-absent: the commit point)."""
         public = self.repository.stores.public
         files_url = f"{self.repository.base_url}/datasets/{self.name}/versions/{self.version}/files"
-        croissant = build_croissant(manifest, files_url)
         public.put(
             layout.croissant_key(self.name, self.version),
-            json.dumps(croissant, indent=2).encode(),
+            json.dumps(build_croissant(manifest, files_url), indent=2).encode(),
             content_type="application/ld+json",
         )
         public.put(
@@ -437,13 +592,6 @@ class Draft:
             layout.manifest_key(self.name, self.version), manifest.to_json()
         ):
             raise VersionImmutable(f"dataset {self.name}@{self.version} was committed meanwhile")
-        self.repository.stores.private.delete(layout.draft_key(self.name, self.version))
-        if self.repository.catalog is not None:
-            from heldout.catalog.datasets import record_version
-
-            with self.repository.catalog.session() as session:
-                record_version(session, manifest)
-        return manifest
 
     def _verify(self, declared: list[ShardInfo] | None) -> None:
         public = self.repository.stores.public
@@ -468,6 +616,7 @@ class Draft:
                     f"labels were uploaded for split {split!r} but it has no shards"
                 )
             self._verify_object(self.repository.stores.private, labels.path, labels)
+            self._check_held_out_columns(split)
             self._verify_ids(split, labels)
 
     def _compare_declared(self, declared: list[ShardInfo]) -> None:
@@ -500,32 +649,80 @@ class Draft:
             raise IntegrityError(f"{key}: {rows} rows stored, {shard.num_rows} expected")
 
     def _verify_ids(self, split: str, labels: ShardInfo) -> None:
+        """Public ids of a held-out split are unique and exactly the labels' ids (read with
+        bounded memory: footers first, then keyed 64-bit hashes in batches)."""
         stores = self.repository.stores
-        label_ids = _read_ids(stores.private, labels.path)
-        public_ids: list[Any] = []
-        for shard in self.state.splits[split].shards:
-            public_ids.extend(
-                _read_ids(stores.public, layout.shard_key(self.name, self.version, shard.path))
-            )
-        if len(set(public_ids)) != len(public_ids):
+        salt = secrets.token_bytes(16)
+        label_ids = id_hashes(stores.private, labels.path, labels.num_bytes, salt)
+        public_ids = np.concatenate([
+            id_hashes(stores.public, layout.shard_key(self.name, self.version, shard.path),
+                      shard.num_bytes, salt)
+            for shard in self.state.splits[split].shards
+        ])
+        unique = np.unique(public_ids)
+        if unique.size != public_ids.size:
             raise IntegrityError(f"split {split!r}: ids are not unique")
-        if set(label_ids) != set(public_ids) or len(label_ids) != len(public_ids):
-            missing = sorted(set(public_ids) - set(label_ids))[:10]
-            extra = sorted(set(label_ids) - set(public_ids))[:10]
+        if np.unique(label_ids).size != label_ids.size:
+            raise IntegrityError(f"split {split!r}: the held-out labels repeat an id")
+        without_label = np.setdiff1d(unique, label_ids).size
+        without_input = np.setdiff1d(label_ids, unique).size
+        if without_label or without_input:
             raise IntegrityError(
                 f"split {split!r}: held-out labels do not cover the public ids "
-                f"(without label: {missing}; label without input: {extra})"
+                f"({without_label} id(s) without a label, {without_input} label(s) without "
+                "an input)"
             )
+
+    def _check_held_out_columns(self, split: str) -> None:
+        """Public shards of a held-out split hold exactly ``id`` + the input columns, its
+        labels file exactly ``id`` + the label columns; InvalidInput names the column."""
+        held = self.state.held_out.get(split)
+        if held is None:
+            return
+        stores = self.repository.stores
+        public = self.features.drop(held.label_columns)
+        for shard in (self.state.splits.get(split) or SplitInfo.from_shards(split, [])).shards:
+            key = layout.shard_key(self.name, self.version, shard.path)
+            schema = read_footer(stores.public, key, shard.num_bytes).schema.to_arrow_schema()
+            _check_columns(schema, public.arrow_schema(), shard.path, held.label_columns)
+        labels = self.state.labels[split]
+        schema = read_footer(stores.private, labels.path, labels.num_bytes).schema
+        wanted = self.features.select(["id", *held.label_columns]).arrow_schema()
+        _check_columns(schema.to_arrow_schema(), wanted, f"labels of split {split!r}", [])
 
     def abort(self) -> None:
         """Throw the draft away: nothing of it stays in either store."""
         self.repository._clean_version(self.name, self.version)
 
 
-def _read_ids(store: ObjectStore, key: str) -> list[Any]:
-    """The ``id`` column of a stored Parquet file."""
-    table = pq.read_table(pa.BufferReader(store.get_bytes(key)), columns=["id"])
-    return table.column("id").to_pylist()
+def _check_columns(got: pa.Schema, wanted: pa.Schema, where: str,
+                   label_columns: list[str]) -> None:
+    """``got`` has exactly the columns of ``wanted`` (and struct children of the same names)."""
+    for name in got.names:
+        if name in label_columns:
+            raise InvalidInput(f"{where}: column {name!r} is a label column of a held-out split; "
+                               "its values must not be public (send them as the labels file)",
+                               column=name)
+        if name not in wanted.names:
+            raise InvalidInput(f"{where}: column {name!r} is not one of the allowed columns "
+                               f"{wanted.names}", column=name)
+        field, expected = got.field(name), wanted.field(name)
+        if pa.types.is_struct(expected.type) and (
+            not pa.types.is_struct(field.type)
+            or sorted(f.name for f in field.type) != sorted(f.name for f in expected.type)
+        ):
+            raise InvalidInput(f"{where}: column {name!r} is {field.type}, expected "
+                               f"{expected.type}", column=name)
+    missing = [n for n in wanted.names if n not in got.names]
+    if missing:
+        raise InvalidInput(f"{where}: lacks column(s) {missing}", column=missing[0])
+
+
+def _counting(rows: Iterable[dict[str, Any]],
+              on_row: Callable[[], None]) -> Iterator[dict[str, Any]]:
+    for row in rows:
+        on_row()
+        yield row
 
 
 def _digest(info: ObjectInfo) -> str:

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import threading
+from dataclasses import dataclass, field
 
 from heldout.catalog.db import Catalog
 from heldout.config import Settings
@@ -20,6 +21,8 @@ class Services:
     stores: Stores
     catalog: Catalog
     repository: DatasetRepository
+    # Set when a submission is queued, so an in-process scoring worker starts at once.
+    scoring_wakeup: threading.Event = field(default_factory=threading.Event)
 
     def close(self) -> None:
         """Release database connections."""

@@ -1,9 +1,10 @@
 """The background worker: periodic jobs that no request waits for.
 
-Today it sweeps abandoned drafts (a publish that crashed or was never committed leaves a
-draft lock and maybe some shards; after ``HELDOUT_DRAFT_TTL_SECONDS`` they are deleted, so
-nothing half-written lingers in the store). Jobs are small named callables, so scoring jobs
-can join the same loop; any number of workers may run, since each job is safe to run twice.
+It sweeps abandoned drafts (a publish that crashed or was never committed leaves a draft lock
+and maybe some shards; after ``HELDOUT_DRAFT_TTL_SECONDS`` they are deleted, so nothing
+half-written lingers in the store) and scores queued submissions (claimed from the
+submissions table, see :mod:`heldout.benchmarks.queue`). Jobs are small named callables; any
+number of workers may run, since each job is safe to run twice.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from heldout.benchmarks.queue import drain, worker_name
 from heldout.errors import HeldoutError
 from heldout.services import Services
 
@@ -35,9 +37,16 @@ def sweep_drafts(services: Services) -> dict[str, Any]:
     return {"cleaned": services.repository.cleanup_abandoned_drafts()}
 
 
+def score_submissions(services: Services) -> dict[str, Any]:
+    """Score queued submissions (and ones whose worker died) until the queue is empty."""
+    return {"scored": drain(services, worker_name())}
+
+
 def default_jobs(settings_ttl: int) -> list[Job]:
-    """The worker's jobs; drafts are swept a few times per TTL (at most once a minute)."""
-    return [Job("sweep-drafts", sweep_drafts, every_seconds=max(60.0, settings_ttl / 4))]
+    """The worker's jobs; drafts are swept a few times per TTL (at most once a minute),
+    the scoring queue is polled every second."""
+    return [Job("sweep-drafts", sweep_drafts, every_seconds=max(60.0, settings_ttl / 4)),
+            Job("score-submissions", score_submissions, every_seconds=1.0)]
 
 
 @dataclass

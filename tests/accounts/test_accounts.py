@@ -21,9 +21,11 @@ from heldout.accounts.keys import (
 )
 from heldout.accounts.roles import Principal
 from heldout.accounts.users import add_member, create_team, create_user
+from heldout.catalog.datasets import record_version
 from heldout.catalog.db import Catalog
 from heldout.catalog.models import Dataset
 from heldout.errors import AlreadyExists, Forbidden, InvalidInput, NotFound, Unauthorized
+from heldout.formats.manifest import Manifest, ShardInfo, SplitInfo
 
 
 @pytest.fixture
@@ -38,6 +40,14 @@ def session(database_url: str) -> Iterator[Session]:
 def principal(session: Session, name: str, role: str) -> Principal:
     user = create_user(session, name, role)
     return Principal(user.id, user.name, user.role, "x", "…")
+
+
+def tiny_manifest(name: str, version: str = "1.0.0") -> Manifest:
+    shard = ShardInfo(path="data/train-00000-of-00001.parquet", sha256="0" * 64, num_rows=1,
+                      num_bytes=10)
+    return Manifest(name=name, version=version, license="MIT", task="x", modality="image",
+                    features={"id": {"_type": "Value", "dtype": "string"}},
+                    splits={"train": SplitInfo.from_shards("train", [shard])})
 
 
 def test_keys_are_random_well_formed_and_masked() -> None:
@@ -141,14 +151,37 @@ def test_publish_ownership(session: Session) -> None:
     pub2 = principal(session, "pub2", "publisher")
     admin = principal(session, "root", "admin")
     alice = principal(session, "alice", "participant")
-    created = access.check_can_publish(session, pub, "pets")
-    assert created.owner_id == pub.id
+    # A draft claims nothing: anyone may start one on a free name.
+    assert access.check_can_publish(session, pub, "pets") is None
+    assert access.check_can_publish(session, pub2, "pets") is None
+    assert access.find_dataset(session, "pets") is None
+    # The first commit takes ownership.
+    record_version(session, tiny_manifest("pets"), owner_id=pub.id)
+    created = access.find_dataset(session, "pets")
+    assert created is not None and created.owner_id == pub.id
     assert access.check_can_publish(session, pub, "pets") is created
     assert access.check_can_publish(session, admin, "pets") is created
     with pytest.raises(Forbidden, match="another publisher"):
         access.check_can_publish(session, pub2, "pets")
     with pytest.raises(Forbidden, match="role"):
         access.check_can_publish(session, alice, "other")
+    # A later commit (by an admin) keeps the owner; an operator naming one replaces it.
+    record_version(session, tiny_manifest("pets", "1.0.1"), owner_id=admin.id)
+    assert created.owner_id == pub.id
+    record_version(session, tiny_manifest("pets", "1.0.2"), owner_id=None, assign_owner=True)
+    assert created.owner_id is None
+
+
+def test_a_row_left_by_an_old_draft_claims_no_name(session: Session) -> None:
+    squatter = principal(session, "squatter", "publisher")
+    session.add(Dataset(name="pets", owner_id=squatter.id))  # what drafts used to create
+    session.flush()
+    pub = principal(session, "pub", "publisher")
+    assert access.check_can_publish(session, pub, "pets") is not None
+    record_version(session, tiny_manifest("pets"), owner_id=None)  # operator publish
+    assert access.find_dataset(session, "pets").owner_id is None  # type: ignore[union-attr]
+    with pytest.raises(Forbidden, match="another publisher"):
+        access.check_can_publish(session, squatter, "pets")
 
 
 def test_audit_log_lists_newest_first_with_filters(session: Session) -> None:

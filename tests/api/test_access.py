@@ -117,7 +117,7 @@ def test_accepting_terms_of_a_public_dataset_is_a_clear_error(local_api: Api,
                                                               built: Built) -> None:
     assert local_api.publish(built).status_code == 200
     r = local_api.client.post("/api/v1/datasets/pets/terms", headers=local_api.auth("alice"))
-    assert r.status_code == 422 and "not gated" in r.json()["detail"]
+    assert r.status_code == 409 and "not gated" in r.json()["detail"]
 
 
 def test_listing_filters_search_and_paginates(local_api: Api, tmp_path) -> None:  # type: ignore[no-untyped-def]

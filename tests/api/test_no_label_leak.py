@@ -2,12 +2,51 @@
 
 from __future__ import annotations
 
+import io
 import itertools
 import re
 
+from heldout.accounts.keys import authenticate
+from heldout.benchmarks.queue import drain
+from heldout.benchmarks.registry import upsert
+from heldout.benchmarks.spec import parse_spec
+from heldout.benchmarks.submissions import create_submission
 from tests.api.conftest import LABEL_COLUMNS, Api, Built, secret_caption
 
 PARAM = re.compile(r"{(\w+)(?::path)?}")
+
+
+def _benchmarks(api: Api, built: Built) -> list[str]:
+    """A classification, a speech (truth: the secret captions) and a verification benchmark
+    over pets, with a scored submission each; returns the submission ids."""
+    common = {"version": 1, "dataset": "pets@1.0.0", "split": "test", "title": "Pets"}
+    specs = [
+        {"id": "pets-cls", "task": "classification", "truth_column": "label",
+         "metrics": ["accuracy"], "primary_metric": "accuracy", "public_fraction": 0.5},
+        {"id": "pets-asr", "task": "speech-recognition", "truth_column": "caption",
+         "metrics": ["wer"], "primary_metric": "wer"},
+        {"id": "pets-sv", "task": "verification", "metrics": ["eer"], "primary_metric": "eer",
+         "trials": {"speaker_column": "label", "pairs": 20}},
+    ]
+    for item in specs:
+        upsert(api.services, parse_spec({**common, **item}), "test")
+    page = api.client.get("/api/v1/datasets/pets/versions/1.0.0/rows",
+                          params={"split": "test", "offset": 0, "length": 100}).json()
+    ids = [r["id"] for r in page["rows"]]
+    assert len(ids) == len(built.rows["test"])
+    trials = api.client.get("/api/v1/benchmarks/pets-sv/trials").json()["items"]
+    files = {
+        "pets-cls": "id,prediction\n" + "".join(f"{i},cat\n" for i in ids),
+        "pets-asr": "id,text\n" + "".join(f"{i},a caption\n" for i in ids),
+        "pets-sv": "id,score\n" + "".join(f"{t['id']},0.5\n" for t in trials),
+    }
+    with api.services.catalog.session() as session:
+        alice = authenticate(session, api.keys["alice"])
+    made = [create_submission(api.services, benchmark_id=b, user=alice, filename="p.csv",
+                              file=io.BytesIO(body.encode()), model_name="m")["id"]
+            for b, body in files.items()]
+    drain(api.services)
+    return made
 
 
 def _candidates(api: Api, built: Built) -> dict[str, list[str]]:
@@ -27,6 +66,8 @@ def _candidates(api: Api, built: Built) -> dict[str, list[str]]:
             "data/../../../private/labels/pets/1.0.0/test.parquet", "labels/test.parquet",
         ],
         "prefix": [prefix],
+        "benchmark_id": ["pets-cls", "pets-asr", "pets-sv"],
+        "submission_id": _benchmarks(api, built),
     }
 
 
@@ -50,6 +91,8 @@ def test_no_get_route_serves_a_held_out_label(api: Api, published: Built) -> Non
         assert not unknown, f"add candidates for {unknown} of {route} to this test"
         query = {p["name"]: "test" for p in operations["get"].get("parameters", [])
                  if p["in"] == "query" and p["name"] == "split"}
+        query.update({p["name"]: "private" for p in operations["get"].get("parameters", [])
+                      if p["in"] == "query" and p["name"] == "view"})
         query.update({p["name"]: "100" for p in operations["get"].get("parameters", [])
                       if p["in"] == "query" and p["name"] == "length"})
         successes = 0

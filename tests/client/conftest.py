@@ -143,6 +143,8 @@ def expected_public(rows: list[dict[str, Any]], drop: tuple[str, ...] = ()) -> l
 
 
 def without_paths(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """Rows with media file names blanked: held-out splits rename them so names leak nothing."""
-    return [{k: ({**v, "path": None} if k == "image" else v) for k, v in row.items()}
-            for row in rows]
+    """Held-out rows as comparable content: ids (drawn at random per publish) and media file
+    names (renamed after them) dropped, in a canonical order (the public order is secret)."""
+    out = [{k: ({**v, "path": None} if k == "image" else v) for k, v in row.items() if k != "id"}
+           for row in rows]
+    return sorted(out, key=lambda row: row["image"]["bytes"])

@@ -73,7 +73,9 @@ def test_publish_to_server_writes_checked_version(server: tuple[Settings, str],
         manifest = services.repository.manifest("pets", "1.0.0")
         assert manifest.license == "CC-BY-4.0" and manifest.modality == "image"
         assert manifest.statistics["num_files"] == {"train": 6, "test": 8}
-        assert manifest.statistics["class_balance"]["test"] == {"cat": 4, "dog": 4}
+        assert "test" not in manifest.statistics["class_balance"]  # held out: private
+        report = services.repository.report("pets", "1.0.0")
+        assert report["statistics"]["class_balance"]["test"] == {"cat": 4, "dog": 4}
         train = read_split(services.repository, manifest, "train")
         names = manifest.label_names["label"]
         got = {f"{names[r['label']]}/{r['image']['path']}": r["image"]["bytes"]
@@ -88,6 +90,8 @@ def test_publish_to_server_writes_checked_version(server: tuple[Settings, str],
                             strict=True))
         for rel, data in files["test"].items():
             assert names[label_of[by_bytes[data]]] == rel.split("/")[0]
+            # the publisher's own pipeline drew the ids; the server keeps the map privately
+            assert report["held_out_ids"]["test"][f"test/{rel}"] == by_bytes[data]
         assert services.repository.list_versions("pets") == ["1.0.0"]
     finally:
         services.close()

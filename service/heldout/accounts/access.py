@@ -29,7 +29,7 @@ from heldout.catalog.models import (
     User,
     iso,
 )
-from heldout.errors import Forbidden, InvalidInput, NotFound, Unauthorized
+from heldout.errors import Conflict, Forbidden, InvalidInput, NotFound, Unauthorized
 from heldout.names import check_name
 
 VISIBILITIES: Final[tuple[str, ...]] = ("public", "gated", "private")
@@ -101,6 +101,16 @@ def check_read(session: Session, user: Principal | None, name: str) -> Dataset |
     return dataset
 
 
+def is_owner_or_admin(user: Principal | None, dataset: Dataset | None) -> bool:
+    """Whether ``user`` owns ``dataset`` or is an admin (a dataset the catalog does not know,
+    or one without an owner, is the operators': admins only)."""
+    if user is None:
+        return False
+    if user.is_admin:
+        return True
+    return dataset is not None and dataset.owner_id is not None and dataset.owner_id == user.id
+
+
 def visible_clause(session: Session, user: Principal | None) -> ColumnElement[bool]:
     """A SQL condition on ``Dataset`` selecting the datasets ``user`` may see."""
     not_private = Dataset.visibility != "private"
@@ -123,7 +133,7 @@ def visible_clause(session: Session, user: Principal | None) -> ColumnElement[bo
 def accept_terms(session: Session, user: Principal, dataset: Dataset) -> TermsAcceptance:
     """Record that ``user`` accepts the current terms of a gated dataset (idempotent)."""
     if dataset.visibility != "gated" or not dataset.terms_version:
-        raise InvalidInput(f"dataset {dataset.name!r} is not gated: there are no terms to accept")
+        raise Conflict(f"dataset {dataset.name!r} is not gated: there are no terms to accept")
     existing = session.scalar(
         select(TermsAcceptance).where(
             TermsAcceptance.dataset_id == dataset.id,
@@ -235,28 +245,21 @@ def list_grants(session: Session, dataset: Dataset) -> list[str]:
     return sorted(f"user {u}" if u is not None else f"team {t}" for u, t in rows)
 
 
-def check_can_publish(session: Session, user: Principal, name: str) -> Dataset:
-    """Raise unless ``user`` may add versions to dataset ``name``; creates and owns a new one.
+def check_can_publish(session: Session, user: Principal, name: str) -> Dataset | None:
+    """Raise unless ``user`` may add versions to dataset ``name``; returns its row, if any.
 
-    Publishers own what they create; they cannot add versions to another publisher's dataset
-    or to one created by an operator (no owner). Admins can publish anywhere.
+    Publishers own what they first commit; they cannot add versions to another publisher's
+    dataset or to one an operator published (no owner). Admins can publish anywhere. A draft
+    claims nothing: a name with no committed version is free (rows left by drafts of older
+    releases included), so an aborted or expired draft holds no name.
     """
     check_name(name, "dataset name")
     if not user.can_publish:
         raise Forbidden(f"user {user.name!r} has role {user.role!r}; publishing needs "
                         "role 'publisher' or 'admin'")
     dataset = find_dataset(session, name)
-    if dataset is None:
-        dataset = Dataset(name=name, owner_id=user.id)
-        session.add(dataset)
-        try:
-            with session.begin_nested():
-                session.flush()
-        except SAIntegrityError:  # created concurrently: check against that one
-            dataset = find_dataset(session, name)
-            assert dataset is not None
-        else:
-            return dataset
+    if dataset is None or dataset.latest_version is None:
+        return dataset
     if user.is_admin or dataset.owner_id == user.id:
         return dataset
     raise Forbidden(f"dataset {name!r} belongs to another publisher; only its owner or an "

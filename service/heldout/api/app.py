@@ -3,28 +3,36 @@
 from __future__ import annotations
 
 import re
+import threading
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 
 from heldout import __version__
+from heldout.api.identity import IdentityMiddleware
 from heldout.api.middleware import BodyLimitMiddleware, RequestContextMiddleware
+from heldout.api.openapi import install_openapi, operation_id
 from heldout.api.problems import PROBLEM_RESPONSES, install_problem_handlers
-from heldout.api.ratelimit import RateLimitMiddleware, TokenBuckets
-from heldout.api.routers import admin, datasets, health, publish
+from heldout.api.ratelimit import TokenBuckets
+from heldout.api.routers import admin, benchmarks, datasets, health, publish, submissions
+from heldout.benchmarks.queue import work_loop
 from heldout.config import Settings
 from heldout.services import Services, build_services
 from heldout.storage.factory import ensure_buckets
 
-# JSON bodies (drafts, commits, admin calls) are parsed in memory: keep them small. Uploads
-# (shards, labels) stream to the store and may be as large as ``max_upload_bytes``.
-JSON_BODY_LIMIT = 16 * 1024 * 1024
+# JSON bodies (drafts, commits, admin calls) are metadata parsed in memory: keep them small.
+# Uploads (shards, labels, predictions) stream and may be as large as their rules allow;
+# other bodies (multipart forms, spooled to disk by the parser) get OTHER_BODY_LIMIT.
+JSON_BODY_LIMIT = 1024 * 1024
+OTHER_BODY_LIMIT = 16 * 1024 * 1024
 SKIP_MIGRATIONS_ENV = "HELDOUT_SKIP_MIGRATIONS"  # Settings.skip_migrations
 
 
-def create_app(settings: Settings, services: Services | None = None) -> FastAPI:
-    """The API for ``settings``; builds (and on shutdown closes) Services unless given them."""
+def create_app(settings: Settings, services: Services | None = None,
+               scoring_worker: bool = False) -> FastAPI:
+    """The API for ``settings``; builds (and on shutdown closes) Services unless given them.
+    With ``scoring_worker`` a thread scores queued submissions while the app runs."""
     owned = services is None
     if services is None:
         services = build_services(settings, migrate=not settings.skip_migrations)
@@ -33,7 +41,17 @@ def create_app(settings: Settings, services: Services | None = None) -> FastAPI:
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        stop = threading.Event()
+        thread = None
+        if scoring_worker:
+            thread = threading.Thread(target=work_loop, args=(services, stop),
+                                      name="heldout-scoring", daemon=True)
+            thread.start()
         yield
+        if thread is not None:
+            stop.set()
+            services.scoring_wakeup.set()
+            thread.join(30)
         if owned:
             services.close()
 
@@ -42,25 +60,37 @@ def create_app(settings: Settings, services: Services | None = None) -> FastAPI:
         version=__version__,
         summary="Open AI training data and held-out benchmarks",
         lifespan=lifespan,
+        generate_unique_id_function=operation_id,
     )
     app.state.services = services
     app.state.settings = settings
+    app.state.preview_slots = threading.BoundedSemaphore(settings.preview_concurrency)
     install_problem_handlers(app)
+    install_openapi(app)
     app.include_router(health.router, responses=PROBLEM_RESPONSES)
     app.include_router(datasets.router, responses=PROBLEM_RESPONSES)
     app.include_router(publish.router, responses=PROBLEM_RESPONSES)
     app.include_router(admin.router, responses=PROBLEM_RESPONSES)
-    upload_rules = [(re.compile(publish.UPLOAD_PATH), settings.max_upload_bytes)]
+    app.include_router(benchmarks.router, responses=PROBLEM_RESPONSES)
+    app.include_router(submissions.router, responses=PROBLEM_RESPONSES)
+    upload_rules = [
+        (re.compile(publish.UPLOAD_PATH), settings.max_upload_bytes),
+        (re.compile(submissions.UPLOAD_PATH),
+         settings.max_prediction_bytes + submissions.MULTIPART_OVERHEAD),
+    ]
     app.add_middleware(BodyLimitMiddleware,
-                       default_limit=min(JSON_BODY_LIMIT, settings.max_upload_bytes),
+                       default_limit=min(OTHER_BODY_LIMIT, settings.max_upload_bytes),
+                       json_limit=min(JSON_BODY_LIMIT, settings.max_upload_bytes),
                        rules=upload_rules)
-    if settings.rate_limit_per_minute:
-        app.add_middleware(RateLimitMiddleware, buckets=TokenBuckets(
-            settings.rate_limit_per_minute, settings.rate_limit_burst))
+    buckets = (TokenBuckets(settings.rate_limit_per_minute, settings.rate_limit_burst)
+               if settings.rate_limit_per_minute else None)
+    app.add_middleware(IdentityMiddleware, services=services, buckets=buckets)
     app.add_middleware(RequestContextMiddleware)  # outermost: ids on every response
     return app
 
 
 def app_from_env() -> FastAPI:
-    """The app for settings from ``HELDOUT_*`` variables (uvicorn ``--factory`` target)."""
-    return create_app(Settings())
+    """The app for settings from ``HELDOUT_*`` variables (uvicorn ``--factory`` target); it
+    runs a scoring worker thread unless ``HELDOUT_SERVE_WORKER=false``."""
+    settings = Settings()
+    return create_app(settings, scoring_worker=settings.serve_worker)

@@ -19,27 +19,15 @@ PROBLEM_MEDIA_TYPE = "application/problem+json"
 HTTP_METHODS = ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE")
 log = logging.getLogger("heldout.api")
 
-PROBLEM_SCHEMA: dict[str, Any] = {
-    "title": "Problem",
-    "type": "object",
-    "required": ["type", "title", "status", "detail"],
-    "properties": {
-        "type": {"type": "string", "format": "uri",
-                 "description": f"stable per error class, {PROBLEM_BASE}<slug>"},
-        "title": {"type": "string"},
-        "status": {"type": "integer"},
-        "detail": {"type": "string", "description": "what was wrong, and where"},
-        "instance": {"type": "string"},
-        "request_id": {"type": "string", "description": "also in X-Request-ID and the log"},
-    },
-    "additionalProperties": True,
-}
-_PROBLEM_CONTENT = {PROBLEM_MEDIA_TYPE: {"schema": PROBLEM_SCHEMA}}
+# Every error answer refers to the ``Problem`` schema (heldout.api.schemas.common), which
+# heldout.api.openapi puts in the document's components.
+PROBLEM_SCHEMA: dict[str, Any] = {"$ref": "#/components/schemas/Problem"}
+PROBLEM_CONTENT: dict[str, Any] = {PROBLEM_MEDIA_TYPE: {"schema": PROBLEM_SCHEMA}}
 # Documented on every route: any 4xx/5xx answer is a problem (this also replaces FastAPI's
 # default 422 schema, which describes its own error body, not ours).
 PROBLEM_RESPONSES: dict[int | str, dict[str, Any]] = {
-    "4XX": {"description": "Client error (RFC 9457 problem)", "content": _PROBLEM_CONTENT},
-    "5XX": {"description": "Server error (RFC 9457 problem)", "content": _PROBLEM_CONTENT},
+    "4XX": {"description": "Client error (RFC 9457 problem)", "content": PROBLEM_CONTENT},
+    "5XX": {"description": "Server error (RFC 9457 problem)", "content": PROBLEM_CONTENT},
 }
 
 # HTTP statuses the framework raises that no error class has (routing, content negotiation).
@@ -76,8 +64,12 @@ def error_response(exc: HeldoutError, instance: str | None = None) -> JSONRespon
     """The problem response of a typed Heldout error."""
     body = exc.to_problem(instance)
     status = int(body.pop("status"))
+    headers: dict[str, str] | None = getattr(exc, "headers", None)  # e.g. Retry-After
+    retry = body.get("retry_after")
+    if retry and not headers:
+        headers = {"Retry-After": str(retry)}
     return problem_response(status, body.pop("type"), body.pop("title"), body.pop("detail"),
-                            **body)
+                            headers=headers, **body)
 
 
 def http_problem(status: int, detail: str, instance: str | None = None,

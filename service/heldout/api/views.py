@@ -33,6 +33,19 @@ def manifest_item(manifest: Manifest) -> dict[str, Any]:
         "license": manifest.license,
         "visibility": "public",
         "latest_version": manifest.version,
+        **labels_public(manifest.model_dump(mode="json")),
+    }
+
+
+LABELS_PUBLIC = ("held_out_labels_public", "held_out_labels_public_reason")
+
+
+def labels_public(manifest: dict[str, Any]) -> dict[str, Any]:
+    """Whether the held-out labels of a version can be had elsewhere, and why (old versions
+    have no such field: false)."""
+    return {
+        "held_out_labels_public": bool(manifest.get("held_out_labels_public", False)),
+        "held_out_labels_public_reason": manifest.get("held_out_labels_public_reason"),
     }
 
 
@@ -46,6 +59,7 @@ def version_item(row: DatasetVersion) -> dict[str, Any]:
         "splits": {name: info.get("num_rows") for name, info in splits.items()},
         "held_out": sorted(row.manifest.get("held_out", {})) if isinstance(row.manifest, dict)
         else [],
+        **labels_public(row.manifest if isinstance(row.manifest, dict) else {}),
         "created_at": iso(row.created_at),
         "committed_at": iso(row.committed_at),
     }
@@ -59,6 +73,7 @@ def manifest_version_item(manifest: Manifest) -> dict[str, Any]:
         "num_bytes": manifest.total_bytes,
         "splits": {name: info.num_rows for name, info in manifest.splits.items()},
         "held_out": sorted(manifest.held_out),
+        **labels_public(manifest.model_dump(mode="json")),
         "created_at": iso(manifest.created_at),
         "committed_at": iso(manifest.created_at),
     }

@@ -15,12 +15,20 @@ from heldout.formats.manifest import Manifest
 from heldout.names import SemVer
 
 
-def record_version(session: Session, manifest: Manifest) -> DatasetVersion:
-    """Insert or refresh the catalog rows for a committed version from its manifest."""
+def record_version(session: Session, manifest: Manifest, *, owner_id: int | None = None,
+                   assign_owner: bool = False) -> DatasetVersion:
+    """Insert or refresh the catalog rows for a committed version from its manifest.
+
+    Ownership is taken at first commit: a dataset with no committed version yet gets
+    ``owner_id`` (None: operator-owned, only admins publish more); ``assign_owner`` (an
+    operator naming the owner) sets it on an existing dataset too.
+    """
     dataset = session.scalar(select(Dataset).where(Dataset.name == manifest.name))
     if dataset is None:
         dataset = Dataset(name=manifest.name)
         session.add(dataset)
+    if dataset.latest_version is None or assign_owner:
+        dataset.owner_id = owner_id
     dataset.title = manifest.title or dataset.title
     dataset.description = manifest.description or dataset.description
     dataset.task = manifest.task

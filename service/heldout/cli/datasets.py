@@ -75,14 +75,44 @@ def show_command(
         with Client(url) as client:
             manifest = client.manifest(name, version)
             versions = [v["version"] for v in client.dataset(name).get("versions", [])]
-    else:
+            report = client.report(name, manifest.version)  # None unless owner or admin
+    else:  # the operator's own store: the private report too
         with open_services() as services:
             manifest = services.repository.manifest(name, version)
             versions = services.repository.list_versions(name)
+            report = services.repository.report(name, manifest.version)
     if as_json:
-        print_json(manifest.model_dump(mode="json"))
+        body = manifest.model_dump(mode="json")
+        if report is not None:
+            body["private_report"] = report
+        print_json(body)
         return
     _print_manifest(manifest, versions)
+    if report is not None:
+        _print_report(report)
+
+
+def _print_report(report: dict[str, Any]) -> None:
+    """The private ingest report (owner/admin view): held-out ids, statistics, names."""
+    console.print("[bold]Private ingest report[/] (owner and admins only; never public)")
+    if report.get("missing"):
+        console.print(f"  {report['missing']}")
+        return
+    for split, ids in (report.get("held_out_ids") or {}).items():
+        console.print(f"  held-out split {split}: {len(ids)} source → random id entries")
+    statistics = report.get("statistics") or {}
+    _print_statistics({k: v for k, v in statistics.items() if k == "class_balance"})
+    skipped = report.get("skipped_files") or []
+    if skipped:
+        print_table(f"Skipped {len(skipped)} file(s)", ["split", "file", "reason"],
+                    [[p.get("split", ""), p.get("file", ""), p.get("reason", "")]
+                     for p in skipped[:50]])
+    for split, dup in (statistics.get("duplicates") or {}).items():
+        for group in dup.get("examples", [])[:5]:
+            console.print(f"  duplicate in {split}: {', '.join(group)}")
+    for pair in (report.get("leakage") or {}).get("examples", [])[:20]:
+        files = ", ".join(f"{k}: {v}" for k, v in pair.items() if k not in ("sha256", "splits"))
+        console.print(f"  leakage {pair.get('splits', '')}: {files}")
 
 
 def _print_manifest(manifest: Manifest, versions: list[str]) -> None:
@@ -114,9 +144,16 @@ def _print_manifest(manifest: Manifest, versions: list[str]) -> None:
         ["column", "type"],
         [[column, _feature_text(spec)] for column, spec in manifest.features.items()],
     )
+    if manifest.held_out_labels_public:
+        console.print(f"[bold yellow]held-out labels are public:[/] "
+                      f"{manifest.held_out_labels_public_reason or 'no reason given'} — "
+                      "scores on this version are a demo, not a held-out test")
     _print_statistics(manifest.statistics)
-    if manifest.skipped_files:
-        console.print(f"[yellow]{len(manifest.skipped_files)} invalid files were skipped[/]")
+    skipped = manifest.statistics.get("skipped_files")
+    if skipped or manifest.skipped_files:
+        counts = skipped or {"?": len(manifest.skipped_files)}
+        console.print("[yellow]invalid files were skipped:[/] "
+                      + ", ".join(f"{split} {n}" for split, n in counts.items()))
     if manifest.leakage:
         console.print(f"[yellow]leakage:[/] {manifest.leakage}")
 

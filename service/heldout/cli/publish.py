@@ -8,6 +8,7 @@ from typing import Any
 
 import typer
 
+from heldout.accounts.users import get_user
 from heldout.cli.common import handle_errors, open_services
 from heldout.cli.output import (
     console,
@@ -21,6 +22,7 @@ from heldout.ingest import PublishOptions, PublishResult, publish_source
 from heldout.ingest.checks import NEAR_DUPLICATE_THRESHOLD
 from heldout.ingest.sources.base import Source
 from heldout.repository import DatasetMetadata
+from heldout.services import Services
 
 
 class SourceFormat(StrEnum):
@@ -104,6 +106,16 @@ def _print_result(result: PublishResult, as_json: bool) -> None:
                       f"{result.near_duplicates['threshold_bits']} bits)")
 
 
+def _set_owner(services: Services, options: PublishOptions, owner: str | None) -> None:
+    """An operator publish names its owner (``--owner USER``); without it the dataset is
+    operators' (no owner), or keeps the owner it has."""
+    if owner is None:
+        return
+    with services.catalog.session() as session:
+        options.owner_id = get_user(session, owner).id
+    options.assign_owner = True
+
+
 def _report_failure(exc: IngestError) -> None:
     problems = exc.extra.get("invalid_files") or []
     if problems:
@@ -121,7 +133,7 @@ def _publish_remote(server: str, source: Source, name: str, version: str,
                     *, quiet: bool) -> PublishResult:
     """Check and stage locally, then upload to ``server``; the result carries its manifest."""
     from heldout.client.http import Client
-    from heldout.ingest.remote import publish_source_to_server
+    from heldout.client.stage import publish_source_to_server
 
     with Client(server) as client, transfer_progress(quiet) as bar:
         task = bar.add_task(f"uploading {name}@{version}", total=None, visible=False)
@@ -164,6 +176,9 @@ def register(datasets_app: typer.Typer) -> None:
                                           "files and record the invalid ones."),
         allow_leakage: bool = typer.Option(False, "--allow-leakage", help="Publish even if "
                                            "a file is in more than one split."),
+        keep_metadata: bool = typer.Option(False, "--keep-metadata", help="Keep location "
+                                           "(EXIF GPS) in public splits' media; held-out "
+                                           "media never keep any metadata."),
         split_fractions: str = typer.Option("train=0.8,test=0.2", "--split-fractions",
                                             help="Used when the source has no splits."),
         seed: int = typer.Option(0, "--seed", help="Seed of the stratified split."),
@@ -188,6 +203,9 @@ def register(datasets_app: typer.Typer) -> None:
         staging_dir: Path | None = typer.Option(None, "--staging-dir", file_okay=False,
                                                 help="With --server: where the checked version "
                                                 "is staged before upload (default: temp)."),
+        owner: str | None = typer.Option(None, "--owner", help="Without --server: the user "
+                                         "who owns the dataset (default: none — operators "
+                                         "and admins only; with --server the key's user)."),
         as_json: bool = typer.Option(False, "--json", help="Print the result as JSON."),
     ) -> None:
         """Validate every file of SOURCE and publish it as NAME@VERSION.
@@ -211,14 +229,19 @@ def register(datasets_app: typer.Typer) -> None:
         )
         options = PublishOptions(held_out=held_out, label_columns=label_column or None,
                                  skip_invalid=skip_invalid, allow_leakage=allow_leakage,
+                                 keep_metadata=keep_metadata,
                                  near_duplicate_threshold=near_threshold, workers=workers,
                                  progress=not as_json)
         try:
             if server is not None:
+                if owner is not None:
+                    raise IngestError("--owner is for operator publishes; over --server the "
+                                      "key's user owns what they first publish")
                 result = _publish_remote(server, src, name, version, metadata, options,
                                          staging_dir, quiet=as_json)
             else:
                 with open_services() as services:
+                    _set_owner(services, options, owner)
                     result = publish_source(services.repository, src, name, version, metadata,
                                             options)
         except IngestError as exc:
@@ -232,6 +255,8 @@ def register(datasets_app: typer.Typer) -> None:
         dataset: Builtin = typer.Argument(..., help="Built-in dataset to build and publish."),
         version: str | None = typer.Option(None, "--version", help="Version (default: the "
                                            "card's)."),
+        owner: str | None = typer.Option(None, "--owner", help="The user who owns the "
+                                         "dataset (default: none — operators and admins)."),
         as_json: bool = typer.Option(False, "--json", help="Print the result as JSON."),
         if_missing: bool = typer.Option(
             False, "--if-missing", help="Do nothing if this version is already published."
@@ -241,14 +266,17 @@ def register(datasets_app: typer.Typer) -> None:
         from heldout.ingest.builtin import build_builtin, load_card
 
         with open_services() as services:
-            card, _ = load_card(dataset.value)
+            card, _ = load_card(dataset.value, services.settings.datasets_dir)
             wanted = version or str(card["version"])
             if if_missing and wanted in services.repository.list_versions(card["name"]):
                 console.print(f"{card['name']}@{wanted} is already published")
                 return
+            options = PublishOptions(progress=not as_json)
+            _set_owner(services, options, owner)
             try:
                 result = build_builtin(services.repository, dataset.value, version=version,
-                                       progress=not as_json)
+                                       folder=services.settings.datasets_dir,
+                                       options=options)
             except IngestError as exc:
                 _report_failure(exc)
                 raise

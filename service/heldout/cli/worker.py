@@ -20,7 +20,8 @@ def worker(
                               "as JSON and exit."),
     log_level: str = typer.Option("info", "--log-level", help="debug, info, warning, error."),
 ) -> None:
-    """Run background jobs until stopped (SIGTERM or Ctrl-C): sweep abandoned drafts."""
+    """Run background jobs until stopped (SIGTERM or Ctrl-C): sweep abandoned drafts, score
+    queued submissions."""
     configure_logging(log_level)
     with open_services() as services:
         runner = Worker(services, default_jobs(services.settings.draft_ttl_seconds))

@@ -388,11 +388,11 @@ def download_version(
         if hit is not None:
             return hit
     listing = client.files(name, version, split if isinstance(split, str) else None)
-    resolved = str(listing.get("version") or version)
+    resolved = listing.version
     check_version(resolved)
     folder = _version_folder(name, resolved, cache_dir, output_dir)
     folder.mkdir(parents=True, exist_ok=True)
-    remote = {f.path: f for f in (RemoteFile.from_listing(i) for i in listing.get("files", []))}
+    remote = {f.path: f for f in (RemoteFile.from_listing(i.to_dict()) for i in listing.files)}
     fetcher = _Fetcher(client, f"{name}@{resolved}", folder, progress, on_file)
     manifest, fetched_manifest = _fetch_manifest(fetcher, remote, name, resolved, trust_markers)
     splits = _splits_wanted(manifest, split)

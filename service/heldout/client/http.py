@@ -17,11 +17,19 @@ from urllib.parse import quote, urljoin, urlsplit
 
 import httpx
 
+from heldout.api.schemas.common import Page
+from heldout.api.schemas.datasets import (
+    DatasetDetail,
+    DatasetSummary,
+    FileListing,
+    TermsAcceptance,
+)
+from heldout.client.benchmarks import BenchmarkMethods
 from heldout.client.download import Download, ProgressCallback, download_version
 from heldout.client.loader import Loaded, load_from_client
 from heldout.client.publish import publish_folder, upload_draft
 from heldout.client.retry import retry_delay
-from heldout.errors import ConnectionFailed, HeldoutError, ServerError, error_class
+from heldout.errors import ConnectionFailed, HeldoutError, NotFound, ServerError, error_class
 from heldout.formats.manifest import Manifest
 
 DEFAULT_URL = "http://127.0.0.1:8000"
@@ -55,6 +63,13 @@ def error_from_response(response: httpx.Response, what: str = "") -> HeldoutErro
     return cls(detail, **extra)
 
 
+def waits_too_long(response: httpx.Response, cap: float) -> bool:
+    """Whether ``Retry-After`` asks for longer than ``cap`` seconds (say a submission quota that
+    resets at midnight): such an answer is raised at once instead of retried."""
+    header = response.headers.get("Retry-After", "").strip()
+    return header.isdigit() and float(header) > cap
+
+
 def normalize_url(url: str) -> str:
     """``http://host:8000/`` or ``…/api/v1`` → ``http://host:8000`` (the API prefix is added)."""
     url = url.strip().rstrip("/")
@@ -69,7 +84,7 @@ def _origin(url: str) -> tuple[str, str, int | None]:
     return parts.scheme, (parts.hostname or "").lower(), parts.port or default
 
 
-class Client:
+class Client(BenchmarkMethods):
     """A Heldout server: browse datasets, download and load them, publish new versions.
 
     ``url`` defaults to ``HELDOUT_URL`` (else http://127.0.0.1:8000) and ``token`` to
@@ -174,7 +189,8 @@ class Client:
                     ) from exc
                 time.sleep(retry_delay(attempt, None, self.backoff, self.max_backoff))
                 continue
-            if response.status_code in RETRY_STATUSES and attempt <= self.max_retries:
+            if (response.status_code in RETRY_STATUSES and attempt <= self.max_retries
+                    and not waits_too_long(response, self.max_backoff)):
                 response.close()
                 time.sleep(retry_delay(attempt, response, self.backoff, self.max_backoff))
                 continue
@@ -210,20 +226,18 @@ class Client:
         q: str | None = None,
         limit: int = 100,
         offset: int = 0,
-    ) -> dict[str, Any]:
-        """One page of datasets: ``{"items": [...], "total", "limit", "offset"}``."""
+    ) -> Page[DatasetSummary]:
+        """One page of datasets (``.items``, ``.total``, ``.next``; ``.to_dict()`` for JSON)."""
         params = {k: v for k, v in {"task": task, "modality": modality, "license": license,
                                     "q": q, "limit": limit, "offset": offset}.items()
                   if v is not None}
-        result: dict[str, Any] = self.get_json("/datasets", params=params,
-                                                what="listing datasets")
-        return result
+        return Page[DatasetSummary].model_validate(
+            self.get_json("/datasets", params=params, what="listing datasets"))
 
-    def dataset(self, name: str) -> dict[str, Any]:
+    def dataset(self, name: str) -> DatasetDetail:
         """A dataset and its versions (newest first)."""
-        result: dict[str, Any] = self.get_json(f"/datasets/{quote(name)}",
-                                                what=f"dataset {name!r}")
-        return result
+        return DatasetDetail.model_validate(
+            self.get_json(f"/datasets/{quote(name)}", what=f"dataset {name!r}"))
 
     def manifest(self, name: str, version: str = "latest") -> Manifest:
         """The manifest of ``name@version`` (``latest`` resolves to the newest)."""
@@ -231,22 +245,31 @@ class Client:
                                 what=f"manifest of {name}@{version}")
         return Manifest.from_json(response.content, where=f"manifest of {name}@{version}")
 
-    def files(self, name: str, version: str = "latest", split: str | None = None
-              ) -> dict[str, Any]:
-        """Download URLs of a version's files (shards, manifest, card, Croissant)."""
-        params = {"split": split} if split else None
-        result: dict[str, Any] = self.get_json(
-            f"/datasets/{quote(name)}/versions/{quote(version)}/files", params=params,
-            what=f"files of {name}@{version}",
-        )
+    def report(self, name: str, version: str = "latest") -> dict[str, Any] | None:
+        """The private ingest report of ``name@version``, or None unless the key is the
+        dataset owner's or an admin's (the server answers 404 to everyone else)."""
+        try:
+            result: dict[str, Any] = self.get_json(
+                f"/datasets/{quote(name)}/versions/{quote(version)}/report",
+                what=f"private report of {name}@{version}")
+        except NotFound:
+            return None
         return result
 
-    def accept_terms(self, name: str) -> dict[str, Any]:
+    def files(self, name: str, version: str = "latest", split: str | None = None
+              ) -> FileListing:
+        """Download URLs of a version's files (shards, manifest, card, Croissant)."""
+        params = {"split": split} if split else None
+        return FileListing.model_validate(self.get_json(
+            f"/datasets/{quote(name)}/versions/{quote(version)}/files", params=params,
+            what=f"files of {name}@{version}",
+        ))
+
+    def accept_terms(self, name: str) -> TermsAcceptance:
         """Accept the current terms of a gated dataset (needed once before downloading it)."""
-        result: dict[str, Any] = self.request(
+        return TermsAcceptance.model_validate(self.request(
             "POST", f"/datasets/{quote(name)}/terms", what=f"accepting the terms of {name!r}"
-        ).json()
-        return result
+        ).json())
 
     # --- getting data ------------------------------------------------------------------
     def download(

@@ -157,8 +157,10 @@ def upload_draft(
     metadata: Mapping[str, Any] | None = None,
     labels: Mapping[str, str | Path] | None = None,
     progress: ProgressCallback | None = None,
+    report: Path | None = None,
 ) -> UploadedDraft:
-    """Create a draft of ``name@version`` and stream the folder's shards and labels into it."""
+    """Create a draft of ``name@version`` and stream the folder's shards and labels into it
+    (and ``report``, a private ingest report JSON file, into the private store)."""
     check_name(name)
     check_version(version)
     local = scan_folder(folder, labels, features, metadata)
@@ -184,6 +186,8 @@ def upload_draft(
             columns = [c for c in pq.read_schema(path).names if c != "id"]
             _put_file(client, f"{base}/labels/{quote(split)}", path, progress,
                       params={"label_columns": ",".join(columns)})
+        if report is not None:
+            _put_file(client, f"{base}/report", report, progress)
     except BaseException:
         abort_draft(client, name, version, draft_id)
         raise
@@ -224,11 +228,18 @@ def publish_folder(
     labels: Mapping[str, str | Path] | None = None,
     statistics: dict[str, Any] | None = None,
     progress: ProgressCallback | None = None,
+    report: Path | None = None,
+    findings: Mapping[str, Any] | None = None,
 ) -> Manifest:
-    """Upload a folder as ``name@version`` and commit it; a failed commit aborts the draft."""
+    """Upload a folder as ``name@version`` and commit it; a failed commit aborts the draft.
+
+    ``findings`` (``statistics``, ``skipped_files``, ``leakage``) are the checks' full results:
+    the server publishes only their public view and keeps the rest in the private report."""
     draft = upload_draft(client, folder, name, version, features=features, metadata=metadata,
-                         labels=labels, progress=progress)
-    extras = {"statistics": statistics} if statistics is not None else {}
+                         labels=labels, progress=progress, report=report)
+    extras = dict(findings or {})
+    if statistics is not None:
+        extras["statistics"] = statistics
     try:
         return commit_draft(client, draft, **extras)
     except BaseException:

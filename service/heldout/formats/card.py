@@ -158,6 +158,10 @@ def render_card(manifest: Manifest, body_markdown: str | None = None) -> str:
     """The README.md: YAML front matter, then the publisher's card or a generated summary."""
     meta = yaml.safe_dump(front_matter(manifest), sort_keys=False, allow_unicode=True)
     body = _strip_front_matter(body_markdown) if body_markdown else _summary(manifest)
+    if manifest.held_out_labels_public and manifest.held_out:
+        reason = manifest.held_out_labels_public_reason or "they are public elsewhere"
+        body = (f"> **The labels of the held-out splits are public:** {reason}. Scores on "
+                f"this version are a demonstration, not a held-out test.\n\n{body}")
     return f"---\n{meta}---\n\n{body.rstrip()}\n"
 
 

@@ -33,6 +33,10 @@ MANIFEST_FORMAT: Final = "heldout.manifest/1"
 LICENSE_PATTERN = r"^[A-Za-z0-9(][A-Za-z0-9.+\-:() ]{0,127}$"
 TASK_PATTERN = r"^[a-z0-9][a-z0-9-]{0,63}$"
 SHA256_PATTERN = r"^[0-9a-f]{64}$"
+# Documents _check_path in JSON Schema (no look-around): '/'-separated parts, none empty, '.'
+# or '..', no backslash.
+_PART = r"([^/\\.][^/\\]*|\.[^/\\.][^/\\]*|\.\.[^/\\]+)"
+RELATIVE_PATH_PATTERN = f"^{_PART}(/{_PART})*$"
 
 Modality = Literal["image", "audio", "text", "tabular", "multimodal"]
 NonNegative = Annotated[int, Field(ge=0)]
@@ -49,7 +53,7 @@ class ShardInfo(_Model):
     that. The same record also describes private label files.
     """
 
-    path: str
+    path: str = Field(json_schema_extra={"pattern": RELATIVE_PATH_PATTERN})
     sha256: str = Field(pattern=SHA256_PATTERN)
     num_rows: NonNegative
     num_bytes: NonNegative
@@ -165,6 +169,10 @@ class Manifest(_Model):
     citation: str | None = None
     skipped_files: list[dict[str, Any]] = Field(default_factory=list)
     leakage: dict[str, Any] = Field(default_factory=dict)
+    # True when the labels of the held-out splits can be had elsewhere (a dataset built from
+    # public sources, or audio committed to a repository): a demo, not a real held-out test.
+    held_out_labels_public: bool = False
+    held_out_labels_public_reason: str | None = None
 
     @field_validator("name")
     @classmethod

@@ -22,6 +22,7 @@ from heldout.ingest.checks import NEAR_DUPLICATE_THRESHOLD, DuplicateTracker, co
 from heldout.ingest.media import Checked, MediaInfo
 from heldout.ingest.parallel import Checker
 from heldout.ingest.progress import IngestProgress
+from heldout.ingest.scrub import ScrubError, policy_for, scrub
 from heldout.ingest.sources.base import Example, MediaRef, Source
 from heldout.ingest.stats import StatsCollector
 from heldout.repository import DatasetMetadata, DatasetRepository
@@ -40,8 +41,11 @@ class PublishOptions:
     skip_invalid: bool = False
     allow_leakage: bool = False
     near_duplicate_threshold: int = NEAR_DUPLICATE_THRESHOLD
+    keep_metadata: bool = False  # public splits only: keep EXIF GPS (held-out: never kept)
     workers: int | None = None
     progress: bool = False
+    owner_id: int | None = None  # the catalog user who owns a new dataset (None: operators)
+    assign_owner: bool = False  # set ``owner_id`` on an existing dataset too
 
 
 @dataclass
@@ -78,6 +82,8 @@ class _Run:
         self.invalid: list[dict[str, str]] = list(source.missing())
         self.field_columns = [c for c in self.features if c != "id" and c not in
                               source.media_columns]
+        # held-out split → {source id: source name}: names go to the private report only
+        self.names: dict[str, dict[str, str]] = {s: {} for s in options.held_out}
 
     @property
     def refusing(self) -> bool:
@@ -103,23 +109,34 @@ class _Run:
         if bad:
             for col, reason in bad:
                 where = example.name if len(columns) == 1 else f"{example.name} ({col})"
-                self.invalid.append({"file": where, "reason": reason or "invalid"})
+                self.invalid.append({"file": where, "reason": reason or "invalid",
+                                     "split": example.split})
             return None
         row: dict[str, Any] = {"id": example.id}
+        policy = policy_for(held_out, self.options.keep_metadata)
         for col, check in zip(columns, checks, strict=True):
-            assert check.info is not None
-            row[col] = {"bytes": check.data,
+            assert check.info is not None and check.data is not None
+            try:
+                data = scrub(check.data, policy).data
+            except ScrubError as exc:
+                self.invalid.append({"file": example.name, "reason": str(exc),
+                                     "split": example.split})
+                return None
+            row[col] = {"bytes": data,
                         "path": _filename(example, example.media[col], check.info, held_out)}
         try:
             for col in self.field_columns:
                 value = example.fields.get(col)
                 row[col] = self.features[col].encode(value, f"column {col!r}")
         except InvalidInput as exc:
-            self.invalid.append({"file": example.name, "reason": exc.detail})
+            self.invalid.append({"file": example.name, "reason": exc.detail,
+                                 "split": example.split})
             return None
         primary = checks[0].info
         assert primary is not None
         self.tracker.add(example.split, example.name, primary.sha256, primary.phash)
+        if held_out:
+            self.names[example.split][str(example.id)] = example.name
         label = row.get(self.class_column) if self.class_column else None
         self.stats.add(example.split, label, primary)
         return row
@@ -178,7 +195,8 @@ def publish_source(
                                   held_out=held, label_columns=label_columns if held else None)
         result = _finish(run, options)
         manifest = draft.commit(statistics=result["statistics"], skipped_files=run.invalid,
-                                leakage=result["leakage"])
+                                leakage=result["leakage"], report={"source_names": run.names},
+                                owner_id=options.owner_id, assign_owner=options.assign_owner)
     except BaseException:
         draft.abort()
         raise

@@ -33,7 +33,6 @@ from collections.abc import Sequence
 
 import numpy as np
 from numpy.typing import NDArray
-from scipy.stats import rankdata
 
 from heldout.scoring.results import ClassificationResult, PerClass
 
@@ -132,6 +131,8 @@ def roc_auc_ovr(y_true: IntArray, scores: FloatArray) -> tuple[float | None, flo
     ok = (n_pos > 0) & (n_neg > 0)
     if not ok.any():
         return None, None
+    from scipy.stats import rankdata  # scipy.stats takes seconds to import: only when needed
+
     ranks = rankdata(scores, axis=0)  # average ranks for ties
     pos_rank_sum = np.bincount(y_true, weights=ranks[np.arange(n), y_true], minlength=c)
     auc = (pos_rank_sum[ok] - n_pos[ok] * (n_pos[ok] + 1) / 2) / (n_pos[ok] * n_neg[ok])

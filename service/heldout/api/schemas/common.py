@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Generic, TypeVar
+from datetime import datetime
+from typing import Annotated, Any, Generic, TypeVar
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, PlainSerializer, WithJsonSchema
 from starlette.datastructures import URL
 
 from heldout.errors import PROBLEM_BASE
@@ -17,6 +18,23 @@ class ApiModel(BaseModel):
     """Base of response models: built from attributes or dicts; field order is the JSON's."""
 
     model_config = ConfigDict(from_attributes=True, populate_by_name=True)
+
+    def to_dict(self) -> dict[str, Any]:
+        """The JSON-shaped dict the server sent (what the client methods used to return)."""
+        return self.model_dump(mode="json")
+
+    def __getitem__(self, key: str) -> Any:
+        """``obj["field"]``: dict-style reading, kept for code written against the dict API."""
+        if key not in type(self).model_fields and key not in (self.model_extra or {}):
+            raise KeyError(key)
+        return getattr(self, key)
+
+    def get(self, key: str, default: Any = None) -> Any:
+        """``obj.get("field", default)``, as on the dicts the client used to return."""
+        try:
+            return self[key]
+        except KeyError:
+            return default
 
 
 class Page(ApiModel, Generic[T]):
@@ -32,11 +50,13 @@ class Page(ApiModel, Generic[T]):
     )
 
 
-def next_url(url: URL | str, total: int, limit: int, offset: int) -> str | None:
-    """The URL of the page after ``offset`` (``url`` with its offset and limit replaced)."""
+def next_url(url: URL | str, total: int, limit: int, offset: int, size: str = "limit"
+             ) -> str | None:
+    """The URL of the page after ``offset``: ``url`` with its ``offset`` and page size (the
+    query parameter ``size``) replaced; None on the last page."""
     if limit <= 0 or offset + limit >= total:
         return None
-    return str(URL(str(url)).include_query_params(limit=limit, offset=offset + limit))
+    return str(URL(str(url)).include_query_params(**{size: limit, "offset": offset + limit}))
 
 
 def page(items: Sequence[T], total: int, limit: int, offset: int, url: URL | str
@@ -62,3 +82,16 @@ class Problem(ApiModel):
     detail: str = Field(description="what was wrong, and where")
     instance: str | None = Field(None, description="the path of the request")
     request_id: str | None = Field(None, description="also in X-Request-ID and the log line")
+
+
+def _iso(value: datetime) -> str:
+    return value.isoformat()
+
+
+Timestamp = Annotated[
+    datetime,
+    PlainSerializer(_iso, return_type=str),
+    WithJsonSchema({"type": "string", "format": "date-time",
+                    "examples": ["2026-12-01T22:56:00+00:00"]}),
+]
+"""A time in the catalog, as ISO 8601 text with its UTC offset."""
