@@ -176,6 +176,9 @@ def register(datasets_app: typer.Typer) -> None:
                                           "files and record the invalid ones."),
         allow_leakage: bool = typer.Option(False, "--allow-leakage", help="Publish even if "
                                            "a file is in more than one split."),
+        keep_metadata: bool = typer.Option(False, "--keep-metadata", help="Keep location "
+                                           "(EXIF GPS) in public splits' media; held-out "
+                                           "media never keep any metadata."),
         split_fractions: str = typer.Option("train=0.8,test=0.2", "--split-fractions",
                                             help="Used when the source has no splits."),
         seed: int = typer.Option(0, "--seed", help="Seed of the stratified split."),
@@ -226,6 +229,7 @@ def register(datasets_app: typer.Typer) -> None:
         )
         options = PublishOptions(held_out=held_out, label_columns=label_column or None,
                                  skip_invalid=skip_invalid, allow_leakage=allow_leakage,
+                                 keep_metadata=keep_metadata,
                                  near_duplicate_threshold=near_threshold, workers=workers,
                                  progress=not as_json)
         try:
@@ -262,7 +266,7 @@ def register(datasets_app: typer.Typer) -> None:
         from heldout.ingest.builtin import build_builtin, load_card
 
         with open_services() as services:
-            card, _ = load_card(dataset.value)
+            card, _ = load_card(dataset.value, services.settings.datasets_dir)
             wanted = version or str(card["version"])
             if if_missing and wanted in services.repository.list_versions(card["name"]):
                 console.print(f"{card['name']}@{wanted} is already published")
@@ -271,6 +275,7 @@ def register(datasets_app: typer.Typer) -> None:
             _set_owner(services, options, owner)
             try:
                 result = build_builtin(services.repository, dataset.value, version=version,
+                                       folder=services.settings.datasets_dir,
                                        options=options)
             except IngestError as exc:
                 _report_failure(exc)

@@ -12,6 +12,7 @@ from heldout.accounts import access
 from heldout.accounts.roles import Principal
 from heldout.api.deps import (
     MAX_OFFSET,
+    AuthFirstRoute,
     client_ip,
     get_services,
     optional_user,
@@ -37,7 +38,7 @@ from heldout.errors import NotFound
 from heldout.names import NAME_PATTERN
 from heldout.services import Services
 
-router = APIRouter(prefix="/api/v1", tags=["benchmarks"])
+router = APIRouter(prefix="/api/v1", tags=["benchmarks"], route_class=AuthFirstRoute)
 BENCHMARK = Path(description="benchmark id", examples=["digits-classification"],
                  json_schema_extra={"pattern": f"^{NAME_PATTERN.pattern}$"})
 

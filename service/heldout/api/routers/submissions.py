@@ -12,6 +12,7 @@ from starlette.datastructures import UploadFile
 from heldout.accounts.roles import Principal
 from heldout.api.deps import (
     MAX_OFFSET,
+    AuthFirstRoute,
     client_ip,
     get_services,
     request_id,
@@ -31,7 +32,7 @@ from heldout.benchmarks import actions, submissions
 from heldout.errors import InvalidInput
 from heldout.services import Services
 
-router = APIRouter(prefix="/api/v1", tags=["submissions"])
+router = APIRouter(prefix="/api/v1", tags=["submissions"], route_class=AuthFirstRoute)
 UPLOAD_PATH = r"^/api/v1/benchmarks/[^/]+/submissions$"
 MULTIPART_OVERHEAD = 1024 * 1024  # form fields and part headers around the file
 SUBMISSION = Path(description="submission id (from the upload's answer)")
@@ -40,7 +41,8 @@ UPLOAD_BODY = {"requestBody": {"required": True, "content": {"multipart/form-dat
     "properties": {
         "file": {"type": "string", "format": "binary",
                  "description": "predictions: .csv, .jsonl or .parquet, keyed by id"},
-        "model_name": {"type": "string", "maxLength": 200},
+        "model_name": {"type": "string", "minLength": 1, "maxLength": 200, "pattern": "\\S",
+                       "description": "1 to 200 characters, not all blank"},
         "description": {"type": "string"},
         "link": {"type": "string", "description": "code or paper URL"}}}}}}}
 
