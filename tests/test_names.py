@@ -21,7 +21,8 @@ def test_bad_names_say_what_is_allowed(name: str) -> None:
         check_name(name)
 
 
-@pytest.mark.parametrize("version", ["1.0", "v1.0.0", "01.0.0", "1.0.0/..", "latest", ""])
+@pytest.mark.parametrize("version", ["1.0", "v1.0.0", "01.0.0", "1.0.0/..", "latest", "",
+                                     "1.0.1\u0660", "1.0.0-\u0661", "1.0.0\n"])
 def test_bad_versions(version: str) -> None:
     with pytest.raises(InvalidName, match="not a semantic version"):
         check_version(version)

@@ -30,6 +30,8 @@ class Settings(BaseSettings):
     # inside compose, "data.example.org" outside): presigned download URLs use this host.
     s3_public_endpoint: str | None = None
     s3_public_secure: bool | None = None
+    # The built-in datasets' cards and committed files (default: the repository's datasets/).
+    datasets_dir: Path | None = None
     public_bucket: str = "heldout-public"
     private_bucket: str = "heldout-private"
     s3_part_size: int = Field(default=16 * 1024 * 1024, ge=5 * 1024 * 1024)
@@ -50,6 +52,10 @@ class Settings(BaseSettings):
     draft_ttl_seconds: int = Field(default=24 * 3600, ge=0)
     rate_limit_per_minute: int = Field(default=1200, ge=0)  # per key or address; 0 = off
     rate_limit_burst: int = Field(default=300, ge=1)
+    # Per-publisher caps (admins have none); 0 = no cap.
+    max_open_drafts_per_user: int = Field(default=10, ge=0)
+    max_datasets_per_user: int = Field(default=100, ge=0)
+    preview_concurrency: int = Field(default=2, ge=1)  # previews decoded at once per process
     # Benchmark service: `heldout serve` runs one scoring worker thread unless this is false;
     # a claimed scoring job whose worker stops renewing it is reclaimed after the lease.
     serve_worker: bool = True

@@ -173,6 +173,14 @@ class StoreUnavailable(HeldoutError):
     title = "Object store unavailable"
 
 
+class ServiceBusy(HeldoutError):
+    """Too much of some bounded work is in progress; retry after ``retry_after`` seconds."""
+
+    status = 503
+    slug = "busy"
+    title = "Busy"
+
+
 class DatabaseUnavailable(HeldoutError):
     status = 503
     slug = "database-unavailable"

@@ -41,7 +41,7 @@ def _ungrouped(pattern: re.Pattern[str]) -> str:
 
 
 _SPLIT = _ungrouped(SPLIT_PATTERN)
-SHARD_FILENAME = re.compile(rf"(?P<split>{_SPLIT})-(?P<i>\d{{5}})-of-(?P<n>\d{{5}})\.parquet")
+SHARD_FILENAME = re.compile(rf"(?P<split>{_SPLIT})-(?P<i>[0-9]{{5}})-of-(?P<n>[0-9]{{5}})\.parquet")
 """``{split}-{i:05d}-of-{n:05d}.parquet``: the shard naming Hugging Face `datasets` recognises."""
 SHARD_PATH = re.compile(re.escape(DATA_DIR) + SHARD_FILENAME.pattern)
 """A shard's path inside a version folder: ``data/{split}-{i:05d}-of-{n:05d}.parquet``."""
@@ -173,6 +173,16 @@ def parse_draft_key(key: str) -> tuple[str, str] | None:
     """``(name, version)`` of a ``private/drafts/{name}/{version}.json`` key, else None."""
     match = DRAFT_KEY.fullmatch(key)
     return (match.group("name"), match.group("version")) if match else None
+
+
+def preview_key(name: str, version: str, split: str, row: int, column: int,
+                extension: str) -> str:
+    """A cached preview (thumbnail or clip) of one media cell (private store: a cache, not
+    part of the version); ``column`` is the column's position among the features."""
+    if extension not in ("png", "wav") or row < 0 or column < 0:
+        raise ValueError(f"bad preview key part: {row}, {column}, {extension!r}")
+    return (f"private/previews/{check_name(name)}/{check_version(version)}/"
+            f"{check_split(split)}/{row}-{column}.{extension}")
 
 
 PREDICTION_EXTENSIONS = ("csv", "jsonl", "parquet")

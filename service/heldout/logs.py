@@ -11,6 +11,8 @@ import logging.config
 from contextvars import ContextVar
 from typing import Any
 
+from heldout.logsafe import EscapingFormatter
+
 LOG_FORMAT = "%(asctime)s %(levelname)s [%(request_id)s] %(name)s: %(message)s"
 request_id_var: ContextVar[str | None] = ContextVar("heldout_request_id", default=None)
 
@@ -34,7 +36,8 @@ def log_config(level: str) -> dict[str, Any]:
         "version": 1,
         "disable_existing_loggers": False,
         "filters": {"request_id": {"()": RequestIdFilter}},
-        "formatters": {"default": {"format": LOG_FORMAT}},
+        # Control characters escaped: no logged value can forge a line (heldout.logsafe).
+        "formatters": {"default": {"()": EscapingFormatter, "fmt": LOG_FORMAT}},
         "handlers": {"stderr": {"class": "logging.StreamHandler", "formatter": "default",
                                 "filters": ["request_id"], "stream": "ext://sys.stderr"}},
         "root": {"handlers": ["stderr"], "level": level.upper()},

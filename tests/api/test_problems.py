@@ -53,7 +53,8 @@ def test_problem_shapes_for_404_409_422_401_403_405(local_api: Api, built: Built
                                403, "forbidden")
     assert "alice" in forbidden["detail"]
     assert local_api.publish(built).status_code == 200
-    body = {"version": "1.0.0", "features": {"id": {"dtype": "string", "_type": "Value"}}}
+    body = {"version": "1.0.0", "features": {"id": {"dtype": "string", "_type": "Value"}},
+            "metadata": {"task": "image-classification"}}
     assert_problem(c.post("/api/v1/datasets/pets/versions", json=body,
                           headers=local_api.auth("pub")), 409, "version-immutable")
     invalid = assert_problem(c.post("/api/v1/datasets/pets/versions", json={"version": "2.0.0"},

@@ -111,7 +111,8 @@ def test_declared_checksum_that_differs_from_the_upload_is_refused(local_api: Ap
 
 
 def test_committed_version_and_live_draft_conflict(local_api: Api, built: Built) -> None:
-    body = {"version": "1.0.0", "features": {"id": {"dtype": "string", "_type": "Value"}}}
+    body = {"version": "1.0.0", "features": {"id": {"dtype": "string", "_type": "Value"}},
+            "metadata": {"task": "image-classification"}}
     first = local_api.client.post("/api/v1/datasets/pets/versions", json=body,
                                   headers=local_api.auth("pub"))
     assert first.status_code == 201
@@ -129,7 +130,8 @@ def test_committed_version_and_live_draft_conflict(local_api: Api, built: Built)
 
 
 def test_publishing_needs_the_role_and_ownership(local_api: Api, built: Built) -> None:
-    body = {"version": "1.0.0", "features": {"id": {"dtype": "string", "_type": "Value"}}}
+    body = {"version": "1.0.0", "features": {"id": {"dtype": "string", "_type": "Value"}},
+            "metadata": {"task": "image-classification"}}
     url = "/api/v1/datasets/pets/versions"
     assert local_api.client.post(url, json=body).status_code == 401
     assert local_api.client.post(url, json=body, headers=local_api.auth("alice")).status_code \

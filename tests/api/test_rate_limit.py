@@ -59,7 +59,7 @@ def test_over_the_limit_is_a_429_problem_with_retry_after(limited_api: Api) -> N
     refused = c.get("/api/v1/datasets", headers=alice)
     body = assert_problem(refused, 429, "rate-limited")
     assert refused.headers["retry-after"] == "2"
-    assert "API key" in body["detail"] and "30 per minute" in body["detail"]
+    assert "user" in body["detail"] and "30 per minute" in body["detail"]
     assert c.get("/api/v1/datasets", headers=limited_api.auth("pub")).status_code == 200
     assert c.get("/healthz", headers=alice).status_code == 200  # health checks are exempt
     for _ in range(3):

@@ -11,10 +11,11 @@ from fastapi import FastAPI
 from fastapi_offline import FastAPIOffline
 
 from heldout import __version__
+from heldout.api.identity import IdentityMiddleware
 from heldout.api.middleware import BodyLimitMiddleware, RequestContextMiddleware
 from heldout.api.openapi import install_openapi, operation_id
 from heldout.api.problems import PROBLEM_RESPONSES, install_problem_handlers
-from heldout.api.ratelimit import RateLimitMiddleware, TokenBuckets
+from heldout.api.ratelimit import TokenBuckets
 from heldout.api.routers import (
     account,
     admin,
@@ -30,9 +31,11 @@ from heldout.config import Settings
 from heldout.services import Services, build_services
 from heldout.storage.factory import ensure_buckets
 
-# JSON bodies (drafts, commits, admin calls) are parsed in memory: keep them small. Uploads
-# (shards, labels) stream to the store and may be as large as ``max_upload_bytes``.
-JSON_BODY_LIMIT = 16 * 1024 * 1024
+# JSON bodies (drafts, commits, admin calls) are metadata parsed in memory: keep them small.
+# Uploads (shards, labels, predictions) stream and may be as large as their rules allow;
+# other bodies (multipart forms, spooled to disk by the parser) get OTHER_BODY_LIMIT.
+JSON_BODY_LIMIT = 1024 * 1024
+OTHER_BODY_LIMIT = 16 * 1024 * 1024
 SKIP_MIGRATIONS_ENV = "HELDOUT_SKIP_MIGRATIONS"  # Settings.skip_migrations
 
 
@@ -76,6 +79,7 @@ def create_app(settings: Settings, services: Services | None = None,
     )
     app.state.services = services
     app.state.settings = settings
+    app.state.preview_slots = threading.BoundedSemaphore(settings.preview_concurrency)
     install_problem_handlers(app)
     install_openapi(app)
     app.include_router(health.router, responses=PROBLEM_RESPONSES)
@@ -92,11 +96,12 @@ def create_app(settings: Settings, services: Services | None = None,
          settings.max_prediction_bytes + submissions.MULTIPART_OVERHEAD),
     ]
     app.add_middleware(BodyLimitMiddleware,
-                       default_limit=min(JSON_BODY_LIMIT, settings.max_upload_bytes),
+                       default_limit=min(OTHER_BODY_LIMIT, settings.max_upload_bytes),
+                       json_limit=min(JSON_BODY_LIMIT, settings.max_upload_bytes),
                        rules=upload_rules)
-    if settings.rate_limit_per_minute:
-        app.add_middleware(RateLimitMiddleware, buckets=TokenBuckets(
-            settings.rate_limit_per_minute, settings.rate_limit_burst))
+    buckets = (TokenBuckets(settings.rate_limit_per_minute, settings.rate_limit_burst)
+               if settings.rate_limit_per_minute else None)
+    app.add_middleware(IdentityMiddleware, services=services, buckets=buckets)
     app.add_middleware(RequestContextMiddleware)  # outermost: ids on every response
     return app
 

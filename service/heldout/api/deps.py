@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable, Coroutine, Iterator
 from typing import Any
 
-from fastapi import Depends, Request
+from fastapi import Depends, Request, Response
+from fastapi.dependencies.models import Dependant
+from fastapi.routing import APIRoute
 
 from heldout.accounts import audit
-from heldout.accounts.keys import authenticate
 from heldout.accounts.roles import Principal
+from heldout.api.identity import scope_identity, verify
 from heldout.errors import Forbidden, Unauthorized
 from heldout.services import Services
 
@@ -21,25 +24,18 @@ def get_services(request: Request) -> Services:
     return services
 
 
-def bearer_token(request: Request) -> str | None:
-    """The token of an ``Authorization: Bearer …`` header (None without the header)."""
-    header = request.headers.get("authorization")
-    if header is None:
-        return None
-    scheme, _, token = header.partition(" ")
-    if scheme.lower() != "bearer" or not token.strip():
-        raise Unauthorized("the Authorization header must be 'Bearer <api key>'")
-    return token.strip()
-
-
 def optional_user(request: Request) -> Principal | None:
-    """The caller, or None for an anonymous request; an invalid key is 401, never anonymous."""
-    token = bearer_token(request)
-    if token is None:
-        return None
-    services = get_services(request)
-    with services.catalog.session() as session:
-        principal = authenticate(session, token)
+    """The caller, or None for an anonymous request; an invalid key is 401, never anonymous.
+
+    The identity middleware has already verified the header (before the body was read); without
+    it (an app built by hand), the header is verified here.
+    """
+    identity = scope_identity(request.scope)
+    if identity is not None:
+        if identity.error is not None:
+            raise identity.error
+        return identity.principal
+    principal = verify(get_services(request), request.headers.get("authorization"))
     request.state.principal = principal
     return principal
 
@@ -47,7 +43,7 @@ def optional_user(request: Request) -> Principal | None:
 def require_user(user: Principal | None = Depends(optional_user)) -> Principal:
     """The caller; 401 without a key."""
     if user is None:
-        raise Unauthorized("this route needs an API key: send 'Authorization: Bearer <key>'")
+        raise Unauthorized(NEEDS_KEY)
     return user
 
 
@@ -76,6 +72,38 @@ def require_role(*roles: str) -> RoleCheck:
 
 require_admin = require_role("admin")
 require_publisher = require_role("admin", "publisher")
+NEEDS_KEY = "this route needs an API key: send 'Authorization: Bearer <key>'"
+
+
+def _calls(dependant: Dependant) -> Iterator[Callable[..., Any]]:
+    for sub in dependant.dependencies:
+        if sub.call is not None:
+            yield sub.call
+        yield from _calls(sub)
+
+
+def needs_user(dependant: Dependant) -> bool:
+    """Whether a route's dependencies (at any depth) include :func:`require_user`."""
+    return any(call is require_user for call in _calls(dependant))
+
+
+class AuthFirstRoute(APIRoute):
+    """A route that refuses an anonymous caller of a route needing a user *before* FastAPI
+    reads and parses the request body (FastAPI reads bodies before it solves dependencies).
+    Every router uses it: ``APIRouter(route_class=AuthFirstRoute)``."""
+
+    def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
+        handler = super().get_route_handler()
+        if not needs_user(self.dependant):
+            return handler
+
+        async def guarded(request: Request) -> Response:
+            identity = scope_identity(request.scope)
+            if identity is not None and identity.principal is None:
+                raise Unauthorized(NEEDS_KEY)
+            return await handler(request)
+
+        return guarded
 
 
 def page_url(request: Request) -> str:

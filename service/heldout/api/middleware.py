@@ -70,35 +70,49 @@ class RequestContextMiddleware:
             request_id_var.reset(token)
 
 
+def is_json(content_type: str | None) -> bool:
+    """Whether FastAPI would parse a body of ``content_type`` as JSON (it does without one)."""
+    if not content_type:
+        return True
+    media = content_type.split(";", 1)[0].strip().lower()
+    return media.startswith("application/") and (media.endswith("/json")
+                                                 or media.endswith("+json"))
+
+
 class BodyLimitMiddleware:
     """Refuse request bodies over a per-route limit with 413 problem+json.
 
-    A declared ``Content-Length`` over the limit is refused before the app runs; bodies without
-    one (chunked) are counted by Starlette's ``RequestBodyLimitMiddleware`` while the route
-    reads them, and the 413 it raises goes through the app's problem handlers.
+    Upload routes (``rules``) take large streamed bodies; JSON bodies, parsed in memory, get
+    ``json_limit``; anything else ``default_limit``. A declared ``Content-Length`` over the
+    limit is refused before the app runs; bodies without one (chunked) are counted by
+    Starlette's ``RequestBodyLimitMiddleware`` while the route reads them, and the 413 it
+    raises goes through the app's problem handlers.
     """
 
-    def __init__(self, app: ASGIApp, default_limit: int,
+    def __init__(self, app: ASGIApp, default_limit: int, json_limit: int | None = None,
                  rules: Sequence[tuple[re.Pattern[str], int]] = ()) -> None:
         self.app = app
         self.default_limit = default_limit
+        self.json_limit = default_limit if json_limit is None else json_limit
         self.rules = list(rules)
 
-    def limit_for(self, path: str) -> int:
-        """The body limit of ``path``: the first matching rule's, else the default."""
+    def limit_for(self, path: str, content_type: str | None = None) -> int:
+        """The body limit of ``path``: the first matching rule's, else by content type."""
         for pattern, limit in self.rules:
             if pattern.match(path):
                 return limit
-        return self.default_limit
+        return self.json_limit if is_json(content_type) else self.default_limit
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        limit = self.limit_for(scope["path"])
+        headers = Headers(scope=scope)
+        limit = self.limit_for(scope["path"], headers.get("content-type"))
         scope[BODY_LIMIT_SCOPE_KEY] = limit
-        declared = Headers(scope=scope).get("content-length")
-        if declared is not None and declared.isdigit() and int(declared) > limit:
+        declared = headers.get("content-length")
+        if declared is not None and declared.isascii() and declared.isdigit() \
+                and int(declared) > limit:
             response = http_problem(
                 413, f"the request body is {declared} bytes; {scope['path']} accepts at most "
                 f"{limit} bytes", scope["path"], headers={"Connection": "close"},

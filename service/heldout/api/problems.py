@@ -65,6 +65,9 @@ def error_response(exc: HeldoutError, instance: str | None = None) -> JSONRespon
     body = exc.to_problem(instance)
     status = int(body.pop("status"))
     headers: dict[str, str] | None = getattr(exc, "headers", None)  # e.g. Retry-After
+    retry = body.get("retry_after")
+    if retry and not headers:
+        headers = {"Retry-After": str(retry)}
     return problem_response(status, body.pop("type"), body.pop("title"), body.pop("detail"),
                             headers=headers, **body)
 

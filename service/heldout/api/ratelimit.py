@@ -1,25 +1,18 @@
-"""Per-client request rate limits: a token bucket per API key (or per address without one).
+"""Per-client request rate limits: a token bucket per verified user (else per address).
 
 Each process keeps its own buckets (the API is stateless, so N workers allow up to N times the
-rate; put a shared limiter in the proxy when that matters). A request over the limit gets 429
-problem+json with ``Retry-After``, before any route or database work runs.
+rate; put a shared limiter in the proxy when that matters). :mod:`heldout.api.identity` decides
+whose bucket a request spends, after verifying its key: an unverified key prefix never names a
+bucket. A request over the limit gets 429 problem+json with ``Retry-After`` before any route runs.
 """
 
 from __future__ import annotations
 
-import math
 import time
 from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from starlette.datastructures import Headers
-from starlette.types import ASGIApp, Receive, Scope, Send
-
-from heldout.accounts.keys import KEY_PATTERN
-from heldout.api.problems import http_problem
-
-EXEMPT_PATHS = frozenset({"/healthz", "/readyz"})
 MAX_CLIENTS = 100_000
 
 
@@ -54,40 +47,3 @@ class TokenBuckets:
             bucket.tokens -= 1.0
             return 0.0
         return (1.0 - bucket.tokens) / self.rate
-
-
-def client_of(scope: Scope) -> str:
-    """The key prefix of a ``Bearer hld_…`` request, else the client address."""
-    scheme, _, token = Headers(scope=scope).get("authorization", "").partition(" ")
-    match = KEY_PATTERN.fullmatch(token.strip()) if scheme.lower() == "bearer" else None
-    if match:
-        return "key:" + match.group("prefix")
-    client = scope.get("client")
-    return "ip:" + (client[0] if client else "unknown")
-
-
-class RateLimitMiddleware:
-    """Refuse requests over the client's rate with 429 and ``Retry-After`` (health exempt)."""
-
-    def __init__(self, app: ASGIApp, buckets: TokenBuckets) -> None:
-        self.app = app
-        self.buckets = buckets
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http" or scope["path"] in EXEMPT_PATHS:
-            await self.app(scope, receive, send)
-            return
-        client = client_of(scope)
-        wait = self.buckets.take(client)
-        if wait > 0:
-            seconds = max(1, math.ceil(wait))
-            who = "API key" if client.startswith("key:") else "address"
-            response = http_problem(
-                429, f"too many requests from this {who}: at most "
-                f"{round(self.buckets.rate * 60)} per minute (bursts of "
-                f"{int(self.buckets.burst)}); retry in {seconds} s", scope["path"],
-                headers={"Retry-After": str(seconds)},
-            )
-            await response(scope, receive, send)
-            return
-        await self.app(scope, receive, send)

@@ -42,3 +42,4 @@ def handle_errors(func: Callable[P, R]) -> Callable[P, R]:
             raise  # unreachable: fail() always exits
 
     return wrapper
+

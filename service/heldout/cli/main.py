@@ -55,6 +55,14 @@ COMMANDS: list[Entry] = [
           "heldout.cli.worker:worker"),
     Entry("db", "Catalog database: migrations and reindex from the bucket.", OPERATOR,
           "heldout.cli.db:app"),
+    Entry("benchmarks", "Benchmarks: browse them; sync definitions, rescore, run the "
+          "baselines.", CLIENT, "heldout.cli.benchmarks:app"),
+    Entry("submit", "Submit predictions to a benchmark.", CLIENT,
+          "heldout.cli.submit:submit_command"),
+    Entry("leaderboard", "Show a benchmark's leaderboard.", CLIENT,
+          "heldout.cli.leaderboard:leaderboard_command"),
+    Entry("submissions", "Your submissions: list, show, select finals.", CLIENT,
+          "heldout.cli.submissions:app"),
     Entry("users", "Manage user accounts.", OPERATOR, "heldout.cli.users:app"),
     Entry("keys", "Issue, list and revoke API keys.", OPERATOR, "heldout.cli.keys:app"),
 ]

@@ -260,6 +260,8 @@ def publish_command(
     label_column: list[str] = WITHHOLD_OPTION,
     skip_invalid: bool = SKIP_OPTION,
     allow_leakage: bool = LEAK_OPTION,
+    keep_metadata: bool = typer.Option(False, "--keep-metadata", help="Keep location (EXIF GPS) "
+                                       "in public splits' media; held-out media never do."),
     split_fractions: str = FRACTIONS_OPTION,
     seed: int = typer.Option(0, "--seed", help="Seed of the stratified split."),
     media_column: str | None = MEDIA_OPTION,
@@ -299,6 +301,7 @@ def publish_command(
         metadata = _metadata(src, title or name, description, license, task, card)
         options = PublishOptions(held_out=held_out, label_columns=label_column or None,
                                  skip_invalid=skip_invalid, allow_leakage=allow_leakage,
+                                 keep_metadata=keep_metadata,
                                  near_duplicate_threshold=near_threshold, workers=workers,
                                  progress=not as_json)
         with _reporting_failures():

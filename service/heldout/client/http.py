@@ -24,6 +24,7 @@ from heldout.api.schemas.datasets import (
     FileListing,
     TermsAcceptance,
 )
+from heldout.client.benchmarks import BenchmarkMethods
 from heldout.client.credentials import API_PREFIX, DEFAULT_URL, normalize_url, resolve
 from heldout.client.download import Download, ProgressCallback, download_version
 from heldout.client.loader import Loaded, load_from_client
@@ -75,13 +76,20 @@ def warn_if_told(response: httpx.Response) -> None:
         warnings.warn(message, DatasetWarning, stacklevel=3)
 
 
+def waits_too_long(response: httpx.Response, cap: float) -> bool:
+    """Whether ``Retry-After`` asks for longer than ``cap`` seconds (say a submission quota that
+    resets at midnight): such an answer is raised at once instead of retried."""
+    header = response.headers.get("Retry-After", "").strip()
+    return header.isdigit() and float(header) > cap
+
+
 def _origin(url: str) -> tuple[str, str, int | None]:
     parts = urlsplit(url)
     default = {"http": 80, "https": 443}.get(parts.scheme)
     return parts.scheme, (parts.hostname or "").lower(), parts.port or default
 
 
-class Client:
+class Client(BenchmarkMethods):
     """A Heldout server: browse datasets, download and load them, publish new versions.
 
     ``url`` defaults to ``HELDOUT_URL``, else the URL saved by ``heldout login``, else
@@ -190,7 +198,8 @@ class Client:
                                             exc) from exc
                 time.sleep(retry_delay(attempt, None, self.backoff, self.max_backoff))
                 continue
-            if response.status_code in RETRY_STATUSES and attempt <= self.max_retries:
+            if (response.status_code in RETRY_STATUSES and attempt <= self.max_retries
+                    and not waits_too_long(response, self.max_backoff)):
                 response.close()
                 time.sleep(retry_delay(attempt, response, self.backoff, self.max_backoff))
                 continue

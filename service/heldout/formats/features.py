@@ -35,6 +35,11 @@ _INT_RANGES = {
 }
 
 
+# Lists of lists …: deeper nesting than this is refused (it only ever comes from an attack,
+# and Arrow, Parquet and JSON code all recurse over it).
+MAX_DEPTH = 32
+
+
 def _short(value: Any, limit: int = 60) -> str:
     """A bounded repr of ``value`` for error messages."""
     if isinstance(value, bytes | bytearray | memoryview):
@@ -381,8 +386,18 @@ class Sequence(BaseFeature):
         return [self.feature.encode(item, f"{where}[{i}]") for i, item in enumerate(items)]
 
 
+def _nesting(obj: Any) -> int:
+    """How deep lists nest in a feature's JSON (counted up to MAX_DEPTH + 1, no recursion)."""
+    depth = 0
+    while isinstance(obj, Mapping) and "feature" in obj and depth <= MAX_DEPTH:
+        obj, depth = obj["feature"], depth + 1
+    return depth
+
+
 def feature_from_hf(obj: Any, where: str = "feature") -> Feature:
-    """Build one feature from its Hugging Face JSON."""
+    """Build one feature from its Hugging Face JSON (lists nest at most MAX_DEPTH deep)."""
+    if _nesting(obj) > MAX_DEPTH:
+        raise InvalidInput(f"{where[:80]}: features nest more than {MAX_DEPTH} levels deep")
     if not isinstance(obj, Mapping) or "_type" not in obj:
         raise InvalidInput(f"{where}: expected a feature object with a '_type', got {_short(obj)}")
     kind = obj["_type"]

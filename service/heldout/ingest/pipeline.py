@@ -22,6 +22,7 @@ from heldout.ingest.checks import NEAR_DUPLICATE_THRESHOLD, DuplicateTracker, co
 from heldout.ingest.media import Checked, MediaInfo
 from heldout.ingest.parallel import Checker
 from heldout.ingest.progress import IngestProgress
+from heldout.ingest.scrub import ScrubError, policy_for, scrub
 from heldout.ingest.sources.base import Example, MediaRef, Source
 from heldout.ingest.stats import StatsCollector
 from heldout.repository import DatasetMetadata, DatasetRepository
@@ -40,6 +41,7 @@ class PublishOptions:
     skip_invalid: bool = False
     allow_leakage: bool = False
     near_duplicate_threshold: int = NEAR_DUPLICATE_THRESHOLD
+    keep_metadata: bool = False  # public splits only: keep EXIF GPS (held-out: never kept)
     workers: int | None = None
     progress: bool = False
     owner_id: int | None = None  # the catalog user who owns a new dataset (None: operators)
@@ -111,9 +113,16 @@ class _Run:
                                      "split": example.split})
             return None
         row: dict[str, Any] = {"id": example.id}
+        policy = policy_for(held_out, self.options.keep_metadata)
         for col, check in zip(columns, checks, strict=True):
-            assert check.info is not None
-            row[col] = {"bytes": check.data,
+            assert check.info is not None and check.data is not None
+            try:
+                data = scrub(check.data, policy).data
+            except ScrubError as exc:
+                self.invalid.append({"file": example.name, "reason": str(exc),
+                                     "split": example.split})
+                return None
+            row[col] = {"bytes": data,
                         "path": _filename(example, example.media[col], check.info, held_out)}
         try:
             for col in self.field_columns:

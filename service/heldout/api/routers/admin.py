@@ -12,6 +12,7 @@ from heldout.accounts import access, audit, keys, users
 from heldout.accounts.roles import Principal, Role
 from heldout.api.deps import (
     MAX_OFFSET,
+    AuthFirstRoute,
     audit_request,
     get_services,
     page_url,
@@ -34,7 +35,8 @@ from heldout.catalog.models import Dataset
 from heldout.errors import InvalidInput, NotFound
 from heldout.services import Services
 
-router = APIRouter(prefix="/api/v1/admin", tags=["admin"], dependencies=[Depends(require_admin)])
+router = APIRouter(prefix="/api/v1/admin", tags=["admin"], dependencies=[Depends(require_admin)],
+                   route_class=AuthFirstRoute)
 T = TypeVar("T")
 
 

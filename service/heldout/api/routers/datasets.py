@@ -17,6 +17,7 @@ from heldout.accounts.roles import Principal
 from heldout.api import preview, views
 from heldout.api.deps import (
     MAX_OFFSET,
+    AuthFirstRoute,
     audit_request,
     get_services,
     optional_user,
@@ -29,6 +30,7 @@ from heldout.api.schemas.datasets import (
     DatasetDetail,
     DatasetSummary,
     FileListing,
+    IngestReport,
     Manifest,
     TermsAcceptance,
 )
@@ -43,7 +45,7 @@ from heldout.errors import HeldoutError, NotFound
 from heldout.names import check_name, check_split
 from heldout.services import Services
 
-router = APIRouter(prefix="/api/v1", tags=["datasets"])
+router = APIRouter(prefix="/api/v1", tags=["datasets"], route_class=AuthFirstRoute)
 METADATA_FILES = layout.META_FILES
 MEDIA_TYPES = {
     "manifest.json": "application/json",
@@ -187,19 +189,24 @@ def get_dataset(
 @router.get("/datasets/{name}/versions/{version}", summary="The manifest of a version",
             response_model=Manifest)
 def get_manifest(
+    request: Request,
     name: str = NAME,
     version: str = VERSION,
     user: Principal | None = Depends(optional_user),
     services: Services = Depends(get_services),
 ) -> Response:
     """``manifest.json`` of ``name@version`` (``latest``: the newest committed), byte for
-    byte as stored: format ``heldout.manifest/1``, keys sorted."""
+    byte as stored: format ``heldout.manifest/1``, keys sorted. A read of a gated or private
+    dataset is audited."""
     opened = open_version(services, user, name, version)
+    if opened.audited:
+        audit_request(services, request, user, "dataset.manifest",
+                      f"{name}@{opened.manifest.version}", {"requested": version})
     return Response(opened.manifest.to_json(), media_type="application/json",
                     headers=opened.headers)
 
 
-@router.get("/datasets/{name}/versions/{version}/report",
+@router.get("/datasets/{name}/versions/{version}/report", response_model=IngestReport,
             summary="The private ingest report of a version (owner and admins only)")
 def get_report(
     request: Request,
@@ -366,15 +373,15 @@ def get_preview(
     user: Principal | None = Depends(optional_user),
     services: Services = Depends(get_services),
 ) -> Response:
-    """A PNG of at most 128 px for images, the first 5 s as WAV for audio."""
+    """A PNG of at most 128 px for images, the first 5 s as WAV for audio (≤ 2 channels,
+    ≤ 48 kHz), made once and cached in the store; 503 with Retry-After while every preview
+    slot is busy; 422 for media too large to preview (checked from headers, not decoded)."""
     opened = open_version(services, user, name, version)
     manifest = opened.manifest
     check_split(split)
     opened.check_split(split)
-    where = f"{name}@{manifest.version} {split}[{row_index}].{column}"
-    feature, value = preview.read_cell(services.stores.public, manifest, split, row_index,
-                                       column)
-    data, media_type = preview.make_preview(feature, value, where)
+    data, media_type = preview.preview_bytes(services.stores, manifest, split, row_index,
+                                             column, request.app.state.preview_slots)
     if opened.audited:
         audit_request(services, request, user, "dataset.preview",
                         f"{name}@{manifest.version}/{split}/{row_index}/{column}", {})

@@ -12,12 +12,13 @@ import anyio.from_thread
 import anyio.to_thread
 from fastapi import APIRouter, Depends, Path, Query, Request
 from fastapi.responses import Response
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, ValidationError
 
 from heldout import layout
 from heldout.accounts import access
+from heldout.accounts.quotas import check_publisher_quotas
 from heldout.accounts.roles import Principal
-from heldout.api.deps import audit_request, get_services, require_publisher
+from heldout.api.deps import AuthFirstRoute, audit_request, get_services, require_publisher
 from heldout.api.params import DRAFT_ID, NAME, SEMVER, SEMVER_SCHEMA, SPLIT
 from heldout.api.schemas.publish import (
     DraftAborted,
@@ -27,12 +28,13 @@ from heldout.api.schemas.publish import (
 )
 from heldout.errors import InvalidInput
 from heldout.formats.features import Features
-from heldout.formats.manifest import Manifest, ShardInfo
+from heldout.formats.manifest import LICENSE_PATTERN, TASK_PATTERN, Manifest, ShardInfo
+from heldout.ingest.media_guard import check_draft_media
 from heldout.names import check_name, check_split, check_version
 from heldout.repository import DatasetMetadata, Draft
 from heldout.services import Services
 
-router = APIRouter(prefix="/api/v1", tags=["publishing"])
+router = APIRouter(prefix="/api/v1", tags=["publishing"], route_class=AuthFirstRoute)
 DRAFT = "/datasets/{name}/versions/{version}/drafts/{draft_id}"
 HOP_BYTES = 1024 * 1024  # body bytes moved per event-loop → worker-thread hop
 # JSON Schema (ECMA 262) regexes have no Python-style named groups.
@@ -113,6 +115,20 @@ class BodyReader(io.RawIOBase):
         return len(data)
 
 
+def check_metadata(metadata: DatasetMetadata) -> None:
+    """422 now for metadata the manifest would refuse at commit (an empty task, say)."""
+    for field, pattern in (("task", TASK_PATTERN), ("license", LICENSE_PATTERN)):
+        value = getattr(metadata, field)
+        if not re.fullmatch(pattern.removeprefix("^").removesuffix("$"), value):
+            raise InvalidInput(f"metadata.{field} {value[:80]!r} is not allowed: it must match "
+                               f"{pattern}")
+
+
+def _summary(exc: ValidationError) -> str:
+    return "; ".join(f"{'.'.join(str(p) for p in e['loc'])}: {e['msg']}"
+                     for e in exc.errors()[:5])
+
+
 def _declared_length(request: Request) -> int | None:
     value = request.headers.get("content-length")
     return int(value) if value is not None and value.isdigit() else None
@@ -140,8 +156,10 @@ def create_draft(
     check_name(name, "dataset name")
     check_version(body.version)
     features = Features.from_hf(body.features)
+    check_metadata(body.metadata)
     with services.catalog.session() as session:
         dataset = access.check_can_publish(session, user, name)
+        check_publisher_quotas(session, services.stores.private, services.settings, user, name)
         if body.access is not None:  # on a row that claims no name until the first commit
             dataset = dataset or access.ensure_dataset(session, name)
             access.set_access(session, dataset, **body.access.model_dump())
@@ -248,9 +266,14 @@ def commit_draft(
 ) -> Response:
     """The server checks every shard's size, sha256 and row count (and the declared shards)."""
     draft = _open_draft(services, user, name, version, draft_id)
-    manifest = draft.commit(statistics=body.statistics, skipped_files=body.skipped_files,
-                            leakage=body.leakage, declared_shards=body.shards,
-                            owner_id=user.id)
+    check_draft_media(services.stores.public, name, version, draft.features,
+                      draft.state.splits, set(draft.state.held_out))
+    try:
+        manifest = draft.commit(statistics=body.statistics, skipped_files=body.skipped_files,
+                                leakage=body.leakage, declared_shards=body.shards,
+                                owner_id=user.id)
+    except ValidationError as exc:  # what the publisher sent would make an invalid manifest
+        raise InvalidInput(f"the version's manifest would be invalid: {_summary(exc)}") from None
     audit_request(services, request, user, "version.committed", f"{name}@{version}",
            {"draft_id": draft_id, "rows": manifest.total_rows})
     return Response(manifest.to_json(), media_type="application/json")
