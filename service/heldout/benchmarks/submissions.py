@@ -270,15 +270,18 @@ def get_submission(services: Services, viewer: Principal | None,
 
 
 def list_mine(services: Services, viewer: Principal, benchmark_id: str, limit: int = 50,
-              offset: int = 0) -> tuple[list[dict[str, Any]], int]:
-    """The viewer's and their teams' submissions to a benchmark, newest first."""
+              offset: int = 0, everyone: bool = False) -> tuple[list[dict[str, Any]], int]:
+    """The viewer's and their teams' submissions to a benchmark (``everyone``: all of them,
+    for admins), newest first."""
     with services.catalog.session() as session:
         row, spec = find(session, benchmark_id)
         teams = team_ids(session, viewer.id)
         clause = Submission.user_id == viewer.id
         if teams:
             clause = clause | Submission.team_id.in_(teams)
-        query = select(Submission).where(Submission.benchmark_id == row.id, clause)
+        query = select(Submission).where(Submission.benchmark_id == row.id)
+        if not everyone:
+            query = query.where(clause)
         total = session.scalar(select(func.count()).select_from(query.subquery())) or 0
         subs = session.scalars(query.order_by(Submission.created_at.desc(), Submission.id)
                                .limit(limit).offset(offset)).all()
