@@ -157,8 +157,18 @@ def test_speech_benchmark_with_filter(local_bench: BenchApi) -> None:
     assert 0 < doc["scores"]["public"]["metrics"]["wer"] < 1
     board = local_bench.api.client.get("/api/v1/benchmarks/toy-asr/leaderboard").json()
     assert board["direction"] == "lower-is-better"
+    # Participants can't tell which rows the filter selects: predictions for every row of the
+    # split are accepted, and the rows outside the filter are ignored, not scored.
     whole = csv_predictions(truth, "text", truth.column("text").to_pylist())
-    r = local_bench.submit("toy-asr", whole)  # rows outside the filter are unknown ids
+    r = local_bench.submit("toy-asr", whole)
+    assert r.status_code == 202, r.text
+    drain(local_bench.services)
+    doc = local_bench.api.client.get(f"/api/v1/submissions/{r.json()['id']}",
+                                     headers=local_bench.api.auth("alice")).json()
+    assert doc["scores"]["public"]["n"] == len(keep)
+    assert doc["scores"]["public"]["metrics"]["wer"] == 0
+    stranger = csv_predictions(part, "text", texts).replace(b"\n", b"\nnot-in-split,x\n", 1)
+    r = local_bench.submit("toy-asr", stranger)  # an id that is not in the split at all
     assert r.status_code == 422 and r.json()["errors"][0]["kind"] == "unknown_ids"
     assert WORDS  # the texts come from WORDS
 
