@@ -22,6 +22,7 @@ import pytest
 from heldout.config import Settings
 from heldout.formats.features import ClassLabel, Features, Image, Value
 from heldout.services import build_services
+from tests.helpers import png_bytes
 from tests.live import free_port, make_key, running_api
 
 FEATURES = Features({"id": Value("string"), "image": Image(),
@@ -32,6 +33,9 @@ RSS_BOUND_MB = 400
 REPO_ROOT = Path(__file__).resolve().parents[2]
 
 
+TINY_PNG = png_bytes(0, size=4)
+
+
 def parquet(**columns: Any) -> bytes:
     buffer = io.BytesIO()
     pq.write_table(pa.table(columns), buffer)
@@ -39,8 +43,8 @@ def parquet(**columns: Any) -> bytes:
 
 
 def images(n: int, extra: dict[str, Any] | None = None) -> pa.Array:
-    rows = [{"bytes": b"\x89PNG-not-checked-here", "path": f"{i}.png", **(extra or {})}
-            for i in range(n)]
+    """Real (tiny, metadata-free) PNGs: the server's commit decodes every uploaded image."""
+    rows = [{"bytes": TINY_PNG, "path": f"{i}.png", **(extra or {})} for i in range(n)]
     return pa.array(rows)
 
 
