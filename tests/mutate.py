@@ -8,7 +8,8 @@ files to mutate and the few test paths that exercise them, so a run takes minute
 mutmut writes its copy and results into ``mutants-work/<module>/mutants/`` (git-ignored); a
 second run reuses them and only re-tests what changed.
 
-Usage: ``python -m tests.mutate [module ...] [--results]`` (no module: every one, in turn).
+Usage: ``./dev mutate [module ...] [--results | --summary | --rerun-survivors]`` (no module:
+every one, in turn). Timeouts count as killed (the mutant made a test hang).
 """
 
 from __future__ import annotations
@@ -73,6 +74,25 @@ def mutmut(folder: Path, *args: str) -> int:
     return subprocess.call(command, cwd=folder)
 
 
+def statuses(folder: Path) -> dict[str, str]:
+    """Each mutant's status from the last run (killed, survived, timeout, no tests, ...)."""
+    command = [str(Path(sys.executable).parent / "mutmut"), "results", "--all", "true"]
+    out = subprocess.run(command, cwd=folder, capture_output=True, text=True, check=True).stdout
+    return dict(line.strip().rsplit(": ", 1) for line in out.splitlines() if ": " in line)
+
+
+def summary(module: str, folder: Path) -> str:
+    """One line: killed / tested, with the other statuses counted."""
+    counts: dict[str, int] = {}
+    for status in statuses(folder).values():
+        counts[status] = counts.get(status, 0) + 1
+    killed = counts.get("killed", 0) + counts.get("timeout", 0)
+    tested = killed + counts.get("survived", 0)
+    share = f"{100 * killed / tested:.1f}%" if tested else "n/a"
+    others = ", ".join(f"{n} {s}" for s, n in sorted(counts.items()))
+    return f"{module}: {killed}/{tested} killed ({share}); {others}"
+
+
 def main(argv: list[str] | None = None) -> int:
     _, _, modules = load_config()
     parser = argparse.ArgumentParser(prog="./dev mutate", description=__doc__.split("\n")[0])
@@ -80,6 +100,10 @@ def main(argv: list[str] | None = None) -> int:
                         help=f"one of: {', '.join(modules)} (default: all)")
     parser.add_argument("--results", action="store_true",
                         help="list the surviving mutants of the last run instead of running")
+    parser.add_argument("--summary", action="store_true",
+                        help="print killed/tested per module from the last run")
+    parser.add_argument("--rerun-survivors", action="store_true",
+                        help="run only the mutants that survived last time (after new tests)")
     parser.add_argument("--max-children", type=int, default=2)
     args = parser.parse_args(argv)
     status = 0
@@ -88,8 +112,16 @@ def main(argv: list[str] | None = None) -> int:
         if args.results:
             status |= mutmut(folder, "results")
             continue
+        if args.summary:
+            print(summary(module, folder))
+            continue
+        names: list[str] = []
+        if args.rerun_survivors:
+            names = [n for n, s in statuses(folder).items() if s == "survived"]
+            if not names:
+                continue
         started = time.monotonic()
-        status |= mutmut(folder, "run", "--max-children", str(args.max_children))
+        status |= mutmut(folder, "run", "--max-children", str(args.max_children), *names)
         print(f"mutate {module}: {time.monotonic() - started:.0f} s "
               f"(results: ./dev mutate --results {module})", flush=True)
     return status

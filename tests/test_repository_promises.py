@@ -5,12 +5,14 @@ from __future__ import annotations
 
 import io
 import threading
+from datetime import timedelta
 from typing import Any
 
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
+from heldout import layout
 from heldout.errors import Conflict, IntegrityError, NotFound, VersionImmutable
 from heldout.formats.features import Features
 from heldout.repository import DatasetRepository, Draft
@@ -117,3 +119,64 @@ def test_concurrent_commits_of_one_version_exactly_one_wins(stores: Stores) -> N
         assert stored == manifest
         assert stored.statistics == {"committed_by": winner}
         assert repo.list_versions(name) == ["1.0.0"]
+
+
+def test_refusals_name_what_was_not_found(local_stores: Stores) -> None:
+    repo = DatasetRepository(local_stores)
+    with pytest.raises(NotFound, match=r"dataset 'ghost' does not exist \(no committed"):
+        repo.manifest("ghost")
+    with pytest.raises(NotFound, match=r"dataset ghost@1\.0\.0 does not exist"):
+        repo.manifest("ghost", "1.0.0")
+    draft = repo.create_draft("tiny", "1.0.0", features=image_features(), metadata=metadata())
+    with pytest.raises(NotFound, match=r"no draft 'not-the-id' for dataset tiny@1\.0\.0"):
+        repo.open_draft("tiny", "1.0.0", "not-the-id")
+    assert repo.open_draft("tiny", "1.0.0", draft.draft_id).draft_id == draft.draft_id
+    with pytest.raises(NotFound):
+        repo.open_draft("tiny", "2.0.0", draft.draft_id)  # right id, no such draft
+    draft.write_split("train", image_rows("train", 2))
+    with pytest.raises(Conflict, match="split 'train' was already written"):
+        draft.write_split("train", image_rows("train", 2))
+
+
+def test_cleanup_skips_stray_objects_and_uses_the_ttl_boundary(local_stores: Stores) -> None:
+    repo = DatasetRepository(local_stores, draft_ttl_seconds=3600)
+    local_stores.private.put("private/drafts/junk.json", b"{}")  # not name/version: skipped
+    first = repo.create_draft("tiny", "1.0.0", features=image_features(), metadata=metadata())
+    second = repo.create_draft("tiny", "2.0.0", features=image_features(), metadata=metadata())
+    assert repo.cleanup_abandoned_drafts(
+        now=first.state.updated_at + timedelta(seconds=3599)) == []
+    cleaned = repo.cleanup_abandoned_drafts(now=max(first.state.updated_at,
+                                                    second.state.updated_at)
+                                            + timedelta(seconds=3600))
+    assert cleaned == ["tiny@1.0.0", "tiny@2.0.0"]  # idle exactly the TTL counts as abandoned
+    assert [i.key for i in local_stores.private.list("private/")] == ["private/drafts/junk.json"]
+
+
+def test_cleanup_after_a_crash_between_manifest_and_lock_keeps_the_version(
+    local_stores: Stores,
+) -> None:
+    """A commit that died after writing the manifest leaves its lock: the sweep removes the lock
+    and nothing of the committed version."""
+    repo = DatasetRepository(local_stores, draft_ttl_seconds=0)
+    draft = repo.create_draft("tiny", "1.0.0", features=image_features(), metadata=metadata())
+    draft.write_split("train", image_rows("train", 3))
+    lock = layout.draft_key("tiny", "1.0.0")
+    state = local_stores.private.get_bytes(lock)
+    manifest = draft.commit()
+    local_stores.private.put(lock, state)
+    public = sorted(i.key for i in local_stores.public.list(""))
+    assert repo.cleanup_abandoned_drafts() == ["tiny@1.0.0"]
+    assert list(local_stores.private.list("private/drafts/")) == []
+    assert sorted(i.key for i in local_stores.public.list("")) == public
+    assert repo.manifest("tiny", "1.0.0") == manifest
+
+
+def test_write_split_cuts_shards_at_the_target_size(local_stores: Stores) -> None:
+    repo = DatasetRepository(local_stores, shard_target_bytes=1500)
+    draft = repo.create_draft("tiny", "1.0.0", features=image_features(), metadata=metadata())
+    info = draft.write_split("train", image_rows("train", 12))
+    assert len(info.shards) > 1
+    assert sum(s.num_rows for s in info.shards) == info.num_rows == 12
+    manifest = draft.commit()
+    assert [s.path for s in manifest.splits["train"].shards] == [
+        f"data/train-{i:05d}-of-{len(info.shards):05d}.parquet" for i in range(len(info.shards))]

@@ -30,6 +30,8 @@ class Settings(BaseSettings):
     # inside compose, "data.example.org" outside): presigned download URLs use this host.
     s3_public_endpoint: str | None = None
     s3_public_secure: bool | None = None
+    # The built-in datasets' cards and committed files (default: the repository's datasets/).
+    datasets_dir: Path | None = None
     public_bucket: str = "heldout-public"
     private_bucket: str = "heldout-private"
     s3_part_size: int = Field(default=16 * 1024 * 1024, ge=5 * 1024 * 1024)

@@ -21,7 +21,7 @@ from typing import Any, BinaryIO
 
 import numpy as np
 import pyarrow as pa
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, StrictBool
 
 from heldout import layout, secrecy
 from heldout.catalog.datasets import record_version
@@ -58,7 +58,7 @@ class DatasetMetadata(BaseModel):
     source: dict[str, Any] = Field(default_factory=dict)
     citation: str | None = None
     card_markdown: str | None = None
-    held_out_labels_public: bool = False
+    held_out_labels_public: StrictBool = False  # JSON true/false only, as documented
     held_out_labels_public_reason: str | None = None
 
 

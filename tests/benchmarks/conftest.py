@@ -37,10 +37,14 @@ def rows(split: str, count: int) -> list[dict[str, Any]]:
              "text": WORDS[i % len(WORDS)], "speaker": f"spk{i % 6}"} for i in range(count)]
 
 
-def publish_toy(repo: DatasetRepository, name: str = "toy", version: str = "1.0.0") -> None:
-    """train (12 rows), test (90, held out) and stage2 (30, held out)."""
+def publish_toy(repo: DatasetRepository, name: str = "toy", version: str = "1.0.0",
+                labels_public: str | None = None) -> None:
+    """train (12 rows), test (90, held out) and stage2 (30, held out); ``labels_public``: the
+    reason the held-out labels are public elsewhere."""
     meta = DatasetMetadata(title="Toy", description="synthetic", license="CC0-1.0",
-                           task="image-classification", modality="tabular")
+                           task="image-classification", modality="tabular",
+                           held_out_labels_public=labels_public is not None,
+                           held_out_labels_public_reason=labels_public)
     draft = repo.create_draft(name, version, features=FEATURES, metadata=meta)
     draft.write_split("train", rows("train", 12))
     draft.write_split("test", rows("test", N_TEST), held_out=True, label_columns=LABEL_COLUMNS)

@@ -7,13 +7,12 @@ import csv
 import io
 
 import pyarrow as pa
-from sqlalchemy import update
 
 from heldout.accounts import audit
 from heldout.accounts.keys import authenticate
 from heldout.benchmarks.queue import drain
 from heldout.benchmarks.submissions import create_submission
-from heldout.catalog.benchmark_models import Benchmark, QuotaCounter, Submission
+from heldout.catalog.benchmark_models import QuotaCounter, Submission
 from heldout.layout import manifest_key
 from tests.benchmarks.conftest import (
     LABELS,
@@ -21,6 +20,7 @@ from tests.benchmarks.conftest import (
     BenchApi,
     csv_predictions,
     parquet_bytes,
+    publish_toy,
     spec,
     truth_table,
 )
@@ -45,8 +45,10 @@ def test_admin_creates_benchmarks_over_http(local_bench: BenchApi) -> None:
     assert r.status_code == 403
     r = api.client.post("/api/v1/benchmarks", json=spec(metrics=["acc"]),
                         headers=api.auth("root"))
+    assert r.status_code == 422 and "'acc' is not a classification metric" in r.json()["detail"]
+    r = api.client.post("/api/v1/benchmarks", json=spec(split="train"), headers=api.auth("root"))
     assert r.status_code == 422 and r.json()["type"].endswith("/invalid-benchmark")
-    assert "field 'metrics'" in r.json()["detail"]
+    assert "field 'split': 'train' is not a held-out split" in r.json()["detail"]
     r = api.client.post("/api/v1/benchmarks", json=spec(), headers=api.auth("root"))
     assert r.status_code == 201 and r.json()["action"] == "created"
     assert events(local_bench, "benchmark.created")[0]["target"] == "toy-cls"
@@ -123,17 +125,16 @@ def test_scoring_failure_is_shown_and_refunded(local_bench: BenchApi) -> None:
 
 
 def test_dataset_version_gone_and_labels_public_warning(local_bench: BenchApi) -> None:
-    local_bench.sync(spec())
+    publish_toy(local_bench.services.repository, "toy", "2.0.0", labels_public="built from MNIST")
+    (result,) = local_bench.sync(spec(dataset="toy@2.0.0"))
+    assert "public elsewhere" in result.warnings[0]
     api = local_bench.api
-    with local_bench.services.catalog.session() as session:
-        session.execute(update(Benchmark).values(labels_public=True,
-                                                 labels_public_reason="built from MNIST"))
     doc = api.client.get("/api/v1/benchmarks/toy-cls").json()
     assert doc["held_out_labels_public"] is True
     assert "public elsewhere" in doc["warnings"][0] and "MNIST" in doc["warnings"][0]
     board = api.client.get("/api/v1/benchmarks/toy-cls/leaderboard").json()
     assert board["warnings"] == doc["warnings"]
-    local_bench.services.stores.public.delete(manifest_key("toy", "1.0.0"))
+    local_bench.services.stores.public.delete(manifest_key("toy", "2.0.0"))
     r = local_bench.submit("toy-cls", names(local_bench))
     assert r.status_code == 410 and r.json()["type"].endswith("/dataset-version-gone")
 

@@ -11,10 +11,11 @@ import subprocess
 import sys
 import time
 from collections.abc import Callable, Iterator
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
+from sqlalchemy import update
 from typer.testing import CliRunner
 
 from heldout.accounts.keys import authenticate
@@ -117,5 +118,36 @@ def test_killed_worker_job_is_scored_once_by_another(settings: Settings) -> None
                          ScoreConfig(primary_metric="accuracy"))
         assert final.public_scores is not None
         assert final.public_scores["metrics"]["accuracy"] == expected.metrics["accuracy"]
+    finally:
+        services.close()
+
+
+def test_a_stalled_worker_cannot_write_over_the_reclaimed_job(settings: Settings) -> None:
+    services = build_services(settings)
+    try:
+        keys = seed_users(services)
+        publish_toy(services.repository)
+        sync_benchmarks(services, write_specs(settings.data_dir / "benchmarks", spec()))
+        truth = truth_table(services)
+        body = csv_predictions(truth, "prediction",
+                               [LABELS[v] for v in truth.column("label").to_pylist()])
+        with services.catalog.session() as session:
+            alice = authenticate(session, keys["alice"])
+        sid = create_submission(services, benchmark_id="toy-cls", user=alice,
+                                file=io.BytesIO(body), filename="p.csv", model_name="m")["id"]
+        first = queue.claim(services, "stalled")
+        assert first is not None and queue.claim(services, "other") is None  # leased
+        with services.catalog.session() as session:
+            session.execute(update(Submission).where(Submission.id == sid)
+                            .values(lease_expires_at=datetime.now(UTC) - timedelta(seconds=1)))
+        second = queue.claim(services, "fresh")
+        assert second is not None and second[1] != first[1]
+        # the stalled worker wakes up: its result must not land while "fresh" holds the job
+        assert queue._finish(services, sid, first[1], {"status": "failed",
+                                                       "failure_reason": "stale"}) is False
+        assert queue.renew(services, sid, first[1]) is False
+        assert queue.score_claimed(services, *second) is True
+        final = row(services, sid)
+        assert (final.status, final.attempts, final.failure_reason) == ("scored", 2, None)
     finally:
         services.close()

@@ -134,3 +134,19 @@ def test_spoken_digits_generator_runs(tmp_path: Path) -> None:
     clip = sorted((tmp_path / "secret-test").glob("*.flac"))[0]
     info = sf.info(str(clip))
     assert (info.samplerate, info.channels) == (16000, 1) and 0.2 < info.duration < 3
+
+
+def test_the_datasets_folder_is_a_setting(monkeypatch: pytest.MonkeyPatch,
+                                          tmp_path: Path) -> None:
+    from heldout.config import Settings
+    from heldout.ingest.builtin import load_card
+
+    shutil.copytree(datasets_dir() / "digits", tmp_path / "digits")
+    card = tmp_path / "digits" / "card.yaml"
+    card.write_text(card.read_text(encoding="utf-8").replace("title:", "title: Moved", 1),
+                    encoding="utf-8")
+    monkeypatch.setenv("HELDOUT_DATASETS_DIR", str(tmp_path))
+    configured = Settings().datasets_dir
+    assert configured == tmp_path
+    assert load_card("digits", configured)[0]["title"].startswith("Moved")
+    assert not load_card("digits")[0]["title"].startswith("Moved")

@@ -78,8 +78,8 @@ EXPECTED: dict[str, dict[str, Any]] = {
         "errors": [{'kind': 'wrong_type', 'column': 'scores', 'type': 'int64'}],
     },
     'scores_null': {
-        "detail": "p.jsonl: column 'scores' is empty in rows 2, 4",
-        "errors": [{'kind': 'null', 'column': 'scores', 'rows': [2, 4]}],
+        "detail": "p.jsonl: column 'scores' is empty (null) in 2 rows (first rows: 2, 4)",
+        "errors": [{'kind': 'null', 'column': 'scores', 'count': 2, 'rows': [2, 4]}],
     },
     'scores_count': {
         "detail": "p.csv: column 'scores' must have 3 values per row (one per class); row 1 has 2 (3 such rows, first rows: 1, 3, 4)",
@@ -118,8 +118,8 @@ EXPECTED: dict[str, dict[str, Any]] = {
         "errors": [{'kind': 'score_sum', 'rows': [2, 4], 'tolerance': 0.001}],
     },
     'prediction_index_null': {
-        "detail": "p.jsonl: column 'prediction' is empty in 1 rows (first rows: 2)",
-        "errors": [{'kind': 'null', 'column': 'prediction', 'rows': [2]}],
+        "detail": "p.jsonl: column 'prediction' is empty (null) in 1 rows (first rows: 2)",
+        "errors": [{'kind': 'null', 'column': 'prediction', 'count': 1, 'rows': [2]}],
     },
     'prediction_index_range': {
         "detail": "p.jsonl: column 'prediction' has label indices outside 0..2 in 2 rows (first rows: 2, 3; values 3, -1)",
@@ -131,7 +131,7 @@ EXPECTED: dict[str, dict[str, Any]] = {
     },
     'prediction_name_null': {
         "detail": "p.jsonl: column 'prediction' is empty (null) in 1 rows (first rows: 2)",
-        "errors": [{'kind': 'null', 'column': 'prediction', 'rows': [2]}],
+        "errors": [{'kind': 'null', 'column': 'prediction', 'count': 1, 'rows': [2]}],
     },
     'id_float': {
         "detail": "p.jsonl: column 'id' must hold strings, got double",

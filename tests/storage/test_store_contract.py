@@ -20,8 +20,9 @@ from heldout.errors import (
     ObjectNotFound,
     StoreUnavailable,
 )
+from heldout.services import build_stores
 from heldout.storage.base import ObjectStore, Stores
-from heldout.storage.factory import build_stores, ensure_buckets
+from heldout.storage.factory import ensure_buckets
 from heldout.storage.local import TMP_DIR, LocalStore
 from heldout.storage.s3 import S3Store
 from tests.s3server import empty_and_remove_bucket, make_settings

@@ -32,9 +32,12 @@ class Actor:
                      request_id=self.request_id, detail=detail)
 
 
-def create_benchmark(services: Services, data: dict[str, Any], actor: Actor) -> SyncResult:
-    """Create or update a benchmark from a JSON body (same checks as sync)."""
-    result = upsert(services, parse_spec(data, "request body"), "api")
+def create_benchmark(services: Services, spec: BenchmarkSpec | dict[str, Any],
+                     actor: Actor) -> SyncResult:
+    """Create or update a benchmark from a definition (same checks as sync)."""
+    if not isinstance(spec, BenchmarkSpec):
+        spec = parse_spec(spec, "request body")
+    result = upsert(services, spec, "api")
     with services.catalog.session() as session:
         actor.record(session, f"benchmark.{result.action}", result.id,
                      {"version": result.version})

@@ -107,8 +107,7 @@ def upsert(services: Services, spec: BenchmarkSpec, source: str) -> SyncResult:
     manifest = _check_dataset(services, spec, source)
     digest = score_hash(spec)
     data = spec_dict(spec)
-    public = bool(getattr(manifest, "held_out_labels_public", False))
-    reason = getattr(manifest, "held_out_labels_public_reason", None)
+    public, reason = manifest.held_out_labels_public, manifest.held_out_labels_public_reason
     with services.catalog.session() as session:
         row = session.scalar(select(Benchmark).where(Benchmark.name == spec.id))
         if row is None:

@@ -14,7 +14,7 @@ import secrets
 import tempfile
 from datetime import datetime
 from pathlib import PurePath
-from typing import IO, Any, BinaryIO
+from typing import IO, Any, BinaryIO, cast
 
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError as SAIntegrityError
@@ -26,6 +26,7 @@ from heldout.accounts.users import team_ids
 from heldout.benchmarks import phases, quota
 from heldout.benchmarks.documents import submission_doc
 from heldout.benchmarks.registry import find
+from heldout.benchmarks.scope import in_scope
 from heldout.benchmarks.spec import BenchmarkSpec
 from heldout.benchmarks.truth import load_truth, manifest_of
 from heldout.catalog.benchmark_models import Benchmark, Submission
@@ -39,7 +40,7 @@ from heldout.errors import (
     PhaseClosed,
 )
 from heldout.layout import submission_key
-from heldout.scoring import ScoreConfig, score
+from heldout.scoring import ScoreConfig, read_predictions, score
 from heldout.services import Services
 
 EXTENSIONS = {".csv": "csv", ".jsonl": "jsonl", ".json": "jsonl", ".ndjson": "jsonl",
@@ -106,9 +107,12 @@ def _validate(services: Services, spec: BenchmarkSpec, phase: str, upload: IO[by
     """Fast validation: the scoring engine's parse and checks, without the bootstrap."""
     if size == 0:
         raise InvalidInput(f"{filename!r} is empty", file=filename)
-    truth = load_truth(services, spec, phases.split_of(spec, phase))
+    split = phases.split_of(spec, phase)
+    truth = load_truth(services, spec, split)
     config = score_config(spec, services.settings.max_prediction_bytes, resamples=0)
-    score(spec.task, truth, upload, config, name=filename)
+    table, _ = read_predictions(cast(BinaryIO, upload), name=filename,
+                                max_bytes=config.max_bytes)
+    score(spec.task, truth, in_scope(services, spec, split, truth, table), config, name=filename)
     upload.seek(0)
 
 
@@ -266,15 +270,18 @@ def get_submission(services: Services, viewer: Principal | None,
 
 
 def list_mine(services: Services, viewer: Principal, benchmark_id: str, limit: int = 50,
-              offset: int = 0) -> tuple[list[dict[str, Any]], int]:
-    """The viewer's and their teams' submissions to a benchmark, newest first."""
+              offset: int = 0, everyone: bool = False) -> tuple[list[dict[str, Any]], int]:
+    """The viewer's and their teams' submissions to a benchmark (``everyone``: all of them,
+    for admins), newest first."""
     with services.catalog.session() as session:
         row, spec = find(session, benchmark_id)
         teams = team_ids(session, viewer.id)
         clause = Submission.user_id == viewer.id
         if teams:
             clause = clause | Submission.team_id.in_(teams)
-        query = select(Submission).where(Submission.benchmark_id == row.id, clause)
+        query = select(Submission).where(Submission.benchmark_id == row.id)
+        if not everyone:
+            query = query.where(clause)
         total = session.scalar(select(func.count()).select_from(query.subquery())) or 0
         subs = session.scalars(query.order_by(Submission.created_at.desc(), Submission.id)
                                .limit(limit).offset(offset)).all()

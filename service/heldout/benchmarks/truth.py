@@ -82,6 +82,7 @@ def _build(services: Services, spec: BenchmarkSpec, split: str) -> Truth:
     if spec.truth_column not in table.column_names:
         raise SpecError(f"benchmark {spec.id!r}: field 'truth_column': {spec.truth_column!r} "
                         f"is not a held-out label column ({', '.join(table.column_names)})")
+    table = table.filter(pc.is_valid(table.column(spec.truth_column)))  # no truth: not scored
     values = table.column(spec.truth_column).to_pylist()
     ids = [str(i) for i in table.column("id").to_pylist()]
     if spec.task == "speech-recognition":

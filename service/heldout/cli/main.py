@@ -34,7 +34,20 @@ def root(
 
 def _register_commands() -> None:
     """Commands contributed by other modules; each module adds its own commands to ``app``."""
-    from heldout.cli import access, keys, publish, pull, serve, terms, users, worker
+    from heldout.cli import (
+        access,
+        benchmarks,
+        keys,
+        leaderboard,
+        publish,
+        pull,
+        serve,
+        submissions,
+        submit,
+        terms,
+        users,
+        worker,
+    )
 
     publish.register(datasets.app)
     pull.register(datasets.app)
@@ -44,6 +57,10 @@ def _register_commands() -> None:
     app.command("worker")(worker.worker)
     app.add_typer(users.app, name="users")
     app.add_typer(keys.app, name="keys")
+    app.add_typer(benchmarks.app, name="benchmarks")
+    app.command("submit")(submit.submit_command)
+    app.command("leaderboard")(leaderboard.leaderboard_command)
+    app.add_typer(submissions.app, name="submissions")
 
 
 _register_commands()

@@ -266,7 +266,7 @@ def register(datasets_app: typer.Typer) -> None:
         from heldout.ingest.builtin import build_builtin, load_card
 
         with open_services() as services:
-            card, _ = load_card(dataset.value)
+            card, _ = load_card(dataset.value, services.settings.datasets_dir)
             wanted = version or str(card["version"])
             if if_missing and wanted in services.repository.list_versions(card["name"]):
                 console.print(f"{card['name']}@{wanted} is already published")
@@ -275,6 +275,7 @@ def register(datasets_app: typer.Typer) -> None:
             _set_owner(services, options, owner)
             try:
                 result = build_builtin(services.repository, dataset.value, version=version,
+                                       folder=services.settings.datasets_dir,
                                        options=options)
             except IngestError as exc:
                 _report_failure(exc)

@@ -24,6 +24,7 @@ from heldout.api.schemas.datasets import (
     FileListing,
     TermsAcceptance,
 )
+from heldout.client.benchmarks import BenchmarkMethods
 from heldout.client.download import Download, ProgressCallback, download_version
 from heldout.client.loader import Loaded, load_from_client
 from heldout.client.publish import publish_folder, upload_draft
@@ -62,6 +63,13 @@ def error_from_response(response: httpx.Response, what: str = "") -> HeldoutErro
     return cls(detail, **extra)
 
 
+def waits_too_long(response: httpx.Response, cap: float) -> bool:
+    """Whether ``Retry-After`` asks for longer than ``cap`` seconds (say a submission quota that
+    resets at midnight): such an answer is raised at once instead of retried."""
+    header = response.headers.get("Retry-After", "").strip()
+    return header.isdigit() and float(header) > cap
+
+
 def normalize_url(url: str) -> str:
     """``http://host:8000/`` or ``…/api/v1`` → ``http://host:8000`` (the API prefix is added)."""
     url = url.strip().rstrip("/")
@@ -76,7 +84,7 @@ def _origin(url: str) -> tuple[str, str, int | None]:
     return parts.scheme, (parts.hostname or "").lower(), parts.port or default
 
 
-class Client:
+class Client(BenchmarkMethods):
     """A Heldout server: browse datasets, download and load them, publish new versions.
 
     ``url`` defaults to ``HELDOUT_URL`` (else http://127.0.0.1:8000) and ``token`` to
@@ -181,7 +189,8 @@ class Client:
                     ) from exc
                 time.sleep(retry_delay(attempt, None, self.backoff, self.max_backoff))
                 continue
-            if response.status_code in RETRY_STATUSES and attempt <= self.max_retries:
+            if (response.status_code in RETRY_STATUSES and attempt <= self.max_retries
+                    and not waits_too_long(response, self.max_backoff)):
                 response.close()
                 time.sleep(retry_delay(attempt, response, self.backoff, self.max_backoff))
                 continue

@@ -1,9 +1,9 @@
 """The built-in datasets, generated here with nothing downloaded: ``digits``, ``spoken-digits``.
 
 Their cards (``card.yaml`` + ``README.md``) and the spoken-digits train/validation audio live in
-the repository's ``datasets/`` data folder; :func:`datasets_dir` finds it
-(``HELDOUT_DATASETS_DIR`` overrides). The spoken-digits test split is synthesised at each build
-from a secret seed; digits' labels ship with scikit-learn, so its version is marked
+the repository's ``datasets/`` data folder; :func:`datasets_dir` finds it (the
+``HELDOUT_DATASETS_DIR`` setting overrides). The spoken-digits test split is synthesised at each
+build from a secret seed; digits' labels ship with scikit-learn, so its version is marked
 ``held_out_labels_public``.
 """
 
@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import io
 import logging
-import os
 import shutil
 import tempfile
 from pathlib import Path
@@ -36,11 +35,11 @@ log = logging.getLogger("heldout.builtin")
 DIGIT_NAMES = [str(d) for d in range(10)]
 
 
-def datasets_dir() -> Path:
-    """The repository's ``datasets/`` folder (cards and committed data)."""
-    env = os.environ.get("HELDOUT_DATASETS_DIR")
-    if env:
-        return Path(env)
+def datasets_dir(configured: Path | None = None) -> Path:
+    """The built-in datasets folder: ``configured`` (``Settings.datasets_dir``), else the
+    repository's ``datasets/`` folder (cards and committed data)."""
+    if configured is not None:
+        return configured
     for parent in Path(__file__).resolve().parents:
         candidate = parent / "datasets"
         if (candidate / "digits" / "card.yaml").is_file():
@@ -52,11 +51,11 @@ def datasets_dir() -> Path:
                    "set HELDOUT_DATASETS_DIR")
 
 
-def load_card(name: str) -> tuple[dict[str, Any], str]:
-    """(card.yaml as a dict, README.md text) of a built-in dataset."""
+def load_card(name: str, folder: Path | None = None) -> tuple[dict[str, Any], str]:
+    """(card.yaml as a dict, README.md text) of a built-in dataset (in ``datasets_dir(folder)``)."""
     if name not in BUILTINS:
         raise NotFound(f"no built-in dataset {name!r}; built-ins are {', '.join(BUILTINS)}")
-    folder = datasets_dir() / name
+    folder = datasets_dir(folder) / name
     card = yaml.safe_load((folder / "card.yaml").read_text(encoding="utf-8"))
     return card, (folder / "README.md").read_text(encoding="utf-8")
 
@@ -97,12 +96,13 @@ def digits_source(card: dict[str, Any]) -> MemorySource:
                         {"format": "builtin", "builtin": "digits", **(card.get("source") or {})})
 
 
-def spoken_digits_source(workdir: Path) -> tuple[FolderSource, str | None]:
+def spoken_digits_source(workdir: Path, folder: Path | None = None
+                         ) -> tuple[FolderSource, str | None]:
     """The committed spoken-digits train and validation audio plus a ``test`` split
     synthesised now from a secret seed, laid out under ``workdir``; and, when espeak-ng is
     missing, why the held-out labels are public (the committed validation audio, whose
     labels are in the repository, becomes the test split)."""
-    committed = datasets_dir() / "spoken-digits" / "audio"
+    committed = datasets_dir(folder) / "spoken-digits" / "audio"
     if not committed.is_dir():
         raise IngestError(f"{committed} is missing: run datasets/spoken-digits/generate.py")
     root = workdir / "audio"
@@ -122,13 +122,15 @@ def spoken_digits_source(workdir: Path) -> tuple[FolderSource, str | None]:
     return source, reason
 
 
-def build_source(name: str, workdir: Path) -> tuple[Source, DatasetMetadata, dict[str, Any]]:
-    """The source, metadata and card of a built-in dataset (files made under ``workdir``)."""
-    card, readme = load_card(name)
+def build_source(name: str, workdir: Path, folder: Path | None = None
+                 ) -> tuple[Source, DatasetMetadata, dict[str, Any]]:
+    """The source, metadata and card of a built-in dataset (files made under ``workdir``;
+    cards and committed files in ``datasets_dir(folder)``)."""
+    card, readme = load_card(name, folder)
     metadata = _metadata(card, readme)
     if name == "digits":
         return digits_source(card), metadata, card
-    source, reason = spoken_digits_source(workdir)
+    source, reason = spoken_digits_source(workdir, folder)
     if reason is not None:
         metadata = metadata.model_copy(update={"held_out_labels_public": True,
                                                "held_out_labels_public_reason": reason})
@@ -143,11 +145,13 @@ def build_builtin(
     progress: bool = False,
     workers: int | None = None,
     options: PublishOptions | None = None,
+    folder: Path | None = None,
 ) -> PublishResult:
-    """Build the built-in dataset ``name`` and publish it (``version`` from its card by default)."""
+    """Build the built-in dataset ``name`` and publish it (``version`` from its card by default;
+    cards and committed files from ``folder``, default the repository's ``datasets/``)."""
     options = options or PublishOptions(progress=progress, workers=workers)
     with tempfile.TemporaryDirectory(prefix=f"heldout-build-{name}-") as tmp:
-        source, metadata, card = build_source(name, Path(tmp))
+        source, metadata, card = build_source(name, Path(tmp), folder)
         options.held_out = list(card.get("held_out") or [])
         return publish_source(repository, source, card["name"],
                               version or str(card["version"]), metadata, options)

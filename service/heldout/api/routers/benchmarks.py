@@ -32,6 +32,7 @@ from heldout.api.schemas.common import Page, next_url
 from heldout.benchmarks import actions, phases, registry, trials
 from heldout.benchmarks import leaderboard as boards
 from heldout.benchmarks.documents import benchmark_doc
+from heldout.benchmarks.spec import BenchmarkSpec
 from heldout.catalog.benchmark_models import Submission
 from heldout.errors import NotFound
 from heldout.names import NAME_PATTERN
@@ -75,7 +76,7 @@ def get_benchmark(benchmark_id: str = BENCHMARK,
 
 @router.post("/benchmarks", response_model=SyncResultDoc, status_code=201,
              summary="Create or update a benchmark (admin)")
-def create_benchmark(request: Request, body: dict[str, Any] = Body(
+def create_benchmark(request: Request, body: BenchmarkSpec = Body(
         description="a benchmark definition: the fields of a benchmarks/*.yaml file"),
         user: Principal = Depends(require_admin),
         services: Services = Depends(get_services)) -> dict[str, Any]:

@@ -30,6 +30,7 @@ from heldout.api.schemas.datasets import (
     DatasetDetail,
     DatasetSummary,
     FileListing,
+    IngestReport,
     Manifest,
     TermsAcceptance,
 )
@@ -191,7 +192,7 @@ def get_manifest(
     return Response(opened.manifest.to_json(), media_type="application/json")
 
 
-@router.get("/datasets/{name}/versions/{version}/report",
+@router.get("/datasets/{name}/versions/{version}/report", response_model=IngestReport,
             summary="The private ingest report of a version (owner and admins only)")
 def get_report(
     request: Request,

@@ -41,7 +41,8 @@ UPLOAD_BODY = {"requestBody": {"required": True, "content": {"multipart/form-dat
     "properties": {
         "file": {"type": "string", "format": "binary",
                  "description": "predictions: .csv, .jsonl or .parquet, keyed by id"},
-        "model_name": {"type": "string", "maxLength": 200},
+        "model_name": {"type": "string", "minLength": 1, "maxLength": 200, "pattern": "\\S",
+                       "description": "1 to 200 characters, not all blank"},
         "description": {"type": "string"},
         "link": {"type": "string", "description": "code or paper URL"}}}}}}}
 
@@ -92,14 +93,14 @@ async def create_submission(
 @router.get("/benchmarks/{benchmark_id}/submissions", response_model=Page[SubmissionDoc],
             summary="Your (and your team's) submissions to a benchmark")
 def list_submissions(request: Request, benchmark_id: str = BENCHMARK,
-                     mine: bool = Query(True, description="only 1 is supported: your own"),
+                     mine: bool = Query(True, description="1: yours and your team's; 0: "
+                                        "every submission (admins; others still see theirs)"),
                      limit: int = Query(50, ge=1, le=500),
                      offset: int = Query(0, ge=0, le=MAX_OFFSET),
                      user: Principal = Depends(require_user),
                      services: Services = Depends(get_services)) -> dict[str, Any]:
-    if not mine:
-        raise InvalidInput("only mine=1 is supported; leaderboards show everyone's best")
-    items, total = submissions.list_mine(services, user, benchmark_id, limit, offset)
+    items, total = submissions.list_mine(services, user, benchmark_id, limit, offset,
+                                         everyone=user.is_admin and not mine)
     return {"items": items, "total": total, "limit": limit, "offset": offset,
             "next": next_url(request.url, total, limit, offset)}
 
@@ -115,7 +116,7 @@ def get_submission(submission_id: str = SUBMISSION, user: Principal = Depends(re
 
 @router.post("/submissions/{submission_id}/select", response_model=SubmissionDoc,
              summary="Mark (or unmark) a final selection")
-def select(submission_id: str = SUBMISSION,
+def select_submission(submission_id: str = SUBMISSION,
            body: SelectBody | None = Body(None),
            user: Principal = Depends(require_user),
            services: Services = Depends(get_services)) -> dict[str, Any]:

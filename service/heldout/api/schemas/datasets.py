@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Any, Literal
 
-from pydantic import Field
+from pydantic import ConfigDict, Field
 
 from heldout.api.schemas.common import ApiModel, Timestamp
 from heldout.formats.manifest import Manifest
@@ -102,3 +102,25 @@ class TermsAcceptance(ApiModel):
     terms_version: str | None = Field(description="the terms version accepted",
                                       examples=["2026-12"])
     accepted_at: Timestamp | None = Field(description="when")
+
+
+class IngestReport(ApiModel):
+    """A version's private ingest report (owner and admins only): what the public documents
+    withhold about held-out splits."""
+
+    model_config = ConfigDict(from_attributes=True, populate_by_name=True, extra="allow")
+
+    format: str = Field(description="report format id", examples=["heldout.ingest-report/1"])
+    name: str = Field(description="dataset name", examples=["digits"])
+    version: str = Field(description="the version the report belongs to", examples=["1.0.0"])
+    created_at: str | None = Field(default=None, description="when the version was published")
+    held_out_ids: dict[str, dict[str, str]] = Field(
+        default_factory=dict, description="per held-out split: source name → published id")
+    statistics: dict[str, Any] = Field(
+        default_factory=dict, description="full statistics, held-out splits included")
+    skipped_files: list[dict[str, Any]] = Field(
+        default_factory=list, description="files left out, with their source names and why")
+    leakage: dict[str, Any] = Field(
+        default_factory=dict, description="cross-split duplicates, with source names")
+    missing: str | None = Field(
+        default=None, description="set when the version predates private reports")
