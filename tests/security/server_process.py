@@ -85,7 +85,7 @@ def server_process(settings: Settings, **overrides: Any) -> Iterator[ServerProce
 
 
 def _wait_until_up(url: str, process: subprocess.Popen[bytes], log: Path) -> None:
-    deadline = time.monotonic() + 60
+    deadline = time.monotonic() + 180
     while time.monotonic() < deadline:
         if process.poll() is not None:
             raise RuntimeError(f"heldout serve exited: {log.read_text(errors='replace')}")
@@ -95,4 +95,4 @@ def _wait_until_up(url: str, process: subprocess.Popen[bytes], log: Path) -> Non
         except httpx.TransportError:
             pass
         time.sleep(0.1)
-    raise RuntimeError("heldout serve did not start within 60 s")
+    raise RuntimeError("heldout serve did not start within 180 s")

@@ -34,6 +34,9 @@ RSS_BOUND_MB = 400
 REPO_ROOT = Path(__file__).resolve().parents[2]
 
 
+TINY_PNG = png_bytes(0, size=4)
+
+
 def parquet(**columns: Any) -> bytes:
     buffer = io.BytesIO()
     pq.write_table(pa.table(columns), buffer)
@@ -41,7 +44,8 @@ def parquet(**columns: Any) -> bytes:
 
 
 def images(n: int, extra: dict[str, Any] | None = None) -> pa.Array:
-    rows = [{"bytes": PNG, "path": f"{i}.png", **(extra or {})} for i in range(n)]
+    """Real (tiny, metadata-free) PNGs: the server's commit decodes every uploaded image."""
+    rows = [{"bytes": TINY_PNG, "path": f"{i}.png", **(extra or {})} for i in range(n)]
     return pa.array(rows)
 
 
