@@ -127,15 +127,16 @@ def test_a_fresh_catalog_is_rebuilt_from_the_bucket_alone(
 
     monkeypatch.setenv("HELDOUT_DATABASE_URL", second)
     assert runner.invoke(app, ["db", "upgrade"]).exit_code == 0
-    assert json.loads(runner.invoke(app, ["datasets", "list", "--json"]).output) == []
+    assert json.loads(runner.invoke(app, ["datasets", "list", "--local", "--json"]).output) == []
     result = runner.invoke(app, ["db", "reindex", "--json"])
     assert result.exit_code == 0, result.output
     report = json.loads(result.output)
     assert (report["versions_seen"], report["versions_added"]) == (3, 3)
-    rows = json.loads(runner.invoke(app, ["datasets", "list", "--json"]).output)
+    rows = json.loads(runner.invoke(app, ["datasets", "list", "--local", "--json"]).output)
     assert [(r["name"], r["latest_version"], r["task"]) for r in rows] == [
         ("other", "2.0.0", "image-classification"), ("tiny", "1.1.0", "image-classification")]
-    shown = json.loads(runner.invoke(app, ["datasets", "show", "tiny@1.0.0", "--json"]).output)
+    shown = json.loads(runner.invoke(app, ["datasets", "show", "tiny@1.0.0", "--local",
+                                           "--json"]).output)
     assert shown["splits"]["train"]["num_rows"] == 10
 
     # a version gone from the bucket drops out of the rebuilt catalog too
