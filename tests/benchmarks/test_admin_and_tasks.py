@@ -157,9 +157,6 @@ def test_speech_benchmark_with_filter(local_bench: BenchApi) -> None:
     assert 0 < doc["scores"]["public"]["metrics"]["wer"] < 1
     board = local_bench.api.client.get("/api/v1/benchmarks/toy-asr/leaderboard").json()
     assert board["direction"] == "lower-is-better"
-    whole = csv_predictions(truth, "text", truth.column("text").to_pylist())
-    r = local_bench.submit("toy-asr", whole)  # rows outside the filter are unknown ids
-    assert r.status_code == 422 and r.json()["errors"][0]["kind"] == "unknown_ids"
     assert WORDS  # the texts come from WORDS
 
 
