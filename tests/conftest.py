@@ -97,3 +97,11 @@ def settings_for(request: pytest.FixtureRequest) -> Iterator[Callable[..., Setti
     for endpoint, bucket in created:
         empty_and_remove_bucket(endpoint, bucket)
 # ---- end of storage fixtures -----------------------------------------------------------------
+
+
+# ---- client sign-in isolation (owner: cli) ----------------------------------------------------
+# Every test gets its own empty config dir, so a developer's `heldout login` never leaks in.
+@pytest.fixture(autouse=True)
+def _isolated_sign_in(tmp_path_factory: pytest.TempPathFactory,
+                      monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("HELDOUT_CONFIG_DIR", str(tmp_path_factory.mktemp("heldout-config")))

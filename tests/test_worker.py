@@ -84,6 +84,7 @@ def test_worker_process_stops_cleanly_on_sigterm(tmp_path: Path) -> None:
                "HELDOUT_STORAGE_BACKEND": "local"}
     environ.pop("HELDOUT_DATABASE_URL", None)
     command = str(Path(sys.executable).parent / "heldout")  # the installed console script
+    subprocess.run([command, "db", "upgrade"], env=environ, check=True, capture_output=True)
     process = subprocess.Popen([command, "worker"],
                                env=environ, stderr=subprocess.PIPE, text=True)
     try:

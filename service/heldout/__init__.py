@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-from importlib.metadata import PackageNotFoundError, version
 from typing import TYPE_CHECKING, Any
 
-try:
-    __version__ = version("heldout")
-except PackageNotFoundError:  # running from a source tree without installation
-    __version__ = "0.0.0"
+# The one place the version is written (pyproject.toml reads it): no importlib.metadata
+# lookup at start-up, which costs more than the rest of `heldout --version`.
+__version__ = "0.1.0"
 
 if TYPE_CHECKING:
     from heldout.client import Client, load_dataset

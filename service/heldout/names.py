@@ -91,3 +91,12 @@ def parse_ref(ref: str) -> tuple[str, str]:
     if version != "latest":
         check_version(version)
     return name, version
+
+
+def only_prereleases(name: str, versions: list[str]) -> str:
+    """The message when ``latest`` of ``name`` has nothing to stand for (only pre-releases or
+    yanked versions): how to ask for a version instead."""
+    shown = ", ".join(versions[:5]) or "none"
+    return (f"dataset {name!r} has no release to call latest (versions: {shown}); pre-releases "
+            f"and yanked versions are never latest: ask for one by number ({name}@VERSION), or "
+            f"its owner can pin one with `heldout datasets manage {name} --latest VERSION`")

@@ -39,7 +39,7 @@ from heldout.formats.croissant import build_croissant
 from heldout.formats.features import Features, approx_size
 from heldout.formats.manifest import HeldOutSplit, Manifest, Modality, ShardInfo, SplitInfo
 from heldout.formats.writer import ShardWriter
-from heldout.names import SemVer, check_name, check_split, check_version
+from heldout.names import SemVer, check_name, check_split, check_version, only_prereleases
 from heldout.parquet_footer import id_hashes, iter_rows, read_footer
 from heldout.storage.base import ObjectInfo, ObjectStore, Stores
 
@@ -123,7 +123,10 @@ class DatasetRepository:
             versions = self.list_versions(name)
             if not versions:
                 raise NotFound(f"dataset {name!r} does not exist (no committed version)")
-            return versions[0]
+            releases = [v for v in versions if not SemVer(v).prerelease]
+            if not releases:
+                raise NotFound(only_prereleases(name, versions))
+            return releases[0]
         check_version(version)
         if not self.stores.public.exists(layout.manifest_key(name, version)):
             raise NotFound(f"dataset {name}@{version} does not exist (or is not committed)")

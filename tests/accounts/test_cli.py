@@ -23,6 +23,7 @@ def env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> dict[str, str]:
     values = {"HELDOUT_DATA_DIR": str(tmp_path / "data"), "HELDOUT_ENVIRONMENT": "test"}
     for key, value in values.items():
         monkeypatch.setenv(key, value)
+    assert CliRunner().invoke(app, ["db", "upgrade"]).exit_code == 0  # operators need a catalog
     return values
 
 

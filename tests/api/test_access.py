@@ -136,4 +136,4 @@ def test_listing_filters_search_and_paginates(local_api: Api, tmp_path) -> None:
     assert c.get("/api/v1/datasets", params={"license": "cc-by-4.0"}).json()["total"] == 3
     item = c.get("/api/v1/datasets", params={"q": "dogs"}).json()["items"][0]
     assert set(item) == {"name", "title", "description", "task", "modality", "license",
-                         "visibility", "latest_version"}
+                         "visibility", "latest_version", "deprecated", "deprecation_message"}

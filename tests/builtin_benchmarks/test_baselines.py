@@ -128,4 +128,4 @@ def test_speaker_verification_baseline_beats_chance(builtin_services: Services) 
     predictions = mfcc_mean_cosine(BaselineInputs(train, test, "speaker_id", "audio",
                                                   trials=trials))
     report = score("verification", truth, predictions, ScoreConfig())
-    assert report.metrics["eer"] < 0.4  # chance: 0.5
+    assert report.metrics["eer"] < 0.45  # chance: 0.5

@@ -52,21 +52,21 @@ def test_db_upgrade_creates_the_sqlite_catalog(data_dir: Path) -> None:
 
 
 def test_datasets_list_and_show(published: Path) -> None:
-    listed = runner.invoke(app, ["datasets", "list", "--json"])
+    listed = runner.invoke(app, ["datasets", "list", "--local", "--json"])
     assert listed.exit_code == 0, listed.output
     rows = json.loads(listed.output)
     assert [(r["name"], r["latest_version"], r["task"]) for r in rows] == [
         ("tiny", "1.1.0", "image-classification")
     ]
-    table = runner.invoke(app, ["datasets", "list"])
+    table = runner.invoke(app, ["datasets", "list", "--local"])
     assert "tiny" in table.output and "1.1.0" in table.output
 
-    shown = runner.invoke(app, ["datasets", "show", "tiny@1.0.0", "--json"])
+    shown = runner.invoke(app, ["datasets", "show", "tiny@1.0.0", "--local", "--json"])
     manifest = json.loads(shown.output)
     assert manifest["version"] == "1.0.0"
     assert manifest["held_out"]["test"]["label_columns"] == ["label"]
 
-    human = runner.invoke(app, ["datasets", "show", "tiny"], env={"COLUMNS": "160"})
+    human = runner.invoke(app, ["datasets", "show", "tiny", "--local"], env={"COLUMNS": "160"})
     assert human.exit_code == 0, human.output
     for text in ("tiny@1.1.0", "train", "ClassLabel(3: cat, dog, fox)", "Class balance",
                  "label"):
@@ -74,10 +74,10 @@ def test_datasets_list_and_show(published: Path) -> None:
 
 
 def test_show_errors_are_one_clear_line(published: Path) -> None:
-    missing = runner.invoke(app, ["datasets", "show", "nope"])
+    missing = runner.invoke(app, ["datasets", "show", "nope", "--local"])
     assert missing.exit_code == 1
     assert "error: dataset 'nope' does not exist (no committed version)" in missing.output
-    bad = runner.invoke(app, ["datasets", "show", "../etc@1.0.0"])
+    bad = runner.invoke(app, ["datasets", "show", "../etc@1.0.0", "--local"])
     assert bad.exit_code == 1
     assert "is not allowed" in bad.output
     assert "Traceback" not in bad.output
@@ -86,12 +86,14 @@ def test_show_errors_are_one_clear_line(published: Path) -> None:
 def test_reindex_rebuilds_the_catalog_from_the_bucket(published: Path) -> None:
     for leftover in published.glob("catalog.db*"):
         leftover.unlink()
-    empty = runner.invoke(app, ["datasets", "list", "--json"])
-    assert json.loads(empty.output) == []
+    gone = runner.invoke(app, ["datasets", "list", "--local", "--json"])
+    assert gone.exit_code == 1
+    error = json.loads(gone.output)["error"]
+    assert error["type"] == "not-found" and "catalog.db does not exist" in error["detail"]
     result = runner.invoke(app, ["db", "reindex", "--json"])
     assert result.exit_code == 0, result.output
     assert json.loads(result.output)["versions_added"] == 2
-    rows = json.loads(runner.invoke(app, ["datasets", "list", "--json"]).output)
+    rows = json.loads(runner.invoke(app, ["datasets", "list", "--local", "--json"]).output)
     assert rows[0]["latest_version"] == "1.1.0"
 
 

@@ -37,7 +37,7 @@ def test_pull_writes_a_verified_folder_and_reuses_it(proxy: FaultProxy,
 
     text = pull("pets", "-o", str(out), "--split", "train", env=env)
     assert text.exit_code == 0, text.output
-    assert "sha256 verified" in text.stdout and "data_dir=" in text.stdout
+    assert "sha256 verified" in text.stdout and "datasets.load_dataset(" in text.stdout
 
 
 def test_pull_resumes_after_a_cut_connection(proxy: FaultProxy, published: Published,
@@ -99,6 +99,11 @@ def test_stock_datasets_reads_the_pulled_folder(pulled: Path, published: Publish
     test = datasets.load_dataset("parquet", data_files={"test": str(pulled / "data" / "test-*")},
                                  cache_dir=str(tmp_path / "hf2"))["test"]
     assert test.num_rows == 60 and "label" not in test.column_names
+    # What the README recommends: the folder itself, whose card's configs keep the held-out
+    # split in its own config (no label column at all).
+    by_card = datasets.load_dataset(str(pulled), cache_dir=str(tmp_path / "hf3"))
+    assert by_card["train"].features["label"].names == ["cat", "dog", "bird"]
+    assert "test" not in by_card or "label" not in by_card["test"].column_names
 
 
 def test_pandas_and_duckdb_read_the_pulled_folder(pulled: Path, published: Published) -> None:

@@ -18,6 +18,7 @@ def env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     monkeypatch.setenv("HELDOUT_STORAGE_BACKEND", "local")
     monkeypatch.delenv("HELDOUT_DATABASE_URL", raising=False)
     monkeypatch.delenv("HELDOUT_URL", raising=False)
+    assert CliRunner().invoke(app, ["db", "upgrade"]).exit_code == 0  # a publish needs a catalog
     return tmp_path
 
 
@@ -54,5 +55,15 @@ def test_build_digits(env: Path) -> None:
     result = CliRunner().invoke(app, ["datasets", "build", "digits", "--json"])
     assert result.exit_code == 0, result.output
     assert json.loads(result.stdout)["splits"]["test"] == 361
-    shown = CliRunner().invoke(app, ["datasets", "show", "digits"])
+    shown = CliRunner().invoke(app, ["datasets", "show", "digits", "--local"],
+                               env={"COLUMNS": "80"})
     assert shown.exit_code == 0 and "Class balance" in shown.output
+    lines = shown.output.splitlines()
+    assert max(len(line) for line in lines) <= 80
+    # splits in train/validation/test order, then a total; constant sizes in one line
+    order = [next(i for i, line in enumerate(lines) if line.startswith(f"│ {s} "))
+             for s in ("train", "validation", "test", "total")]
+    assert order == sorted(order)
+    assert "constant: image width 8 px (all splits); image height 8 px (all splits)" in \
+        " ".join(shown.output.split())
+    assert "image width (px) —" not in shown.output

@@ -22,11 +22,13 @@ import pytest
 from heldout.config import Settings
 from heldout.formats.features import ClassLabel, Features, Image, Value
 from heldout.services import build_services
+from tests.helpers import png_bytes
 from tests.live import free_port, make_key, running_api
 
 FEATURES = Features({"id": Value("string"), "image": Image(),
                      "label": ClassLabel(["bird", "cat", "dog"])})
 SHARD = "test-00000-of-00001.parquet"
+PNG = png_bytes(1)  # a real image: the commit also checks media
 METADATA = {"task": "image-classification", "license": "CC-BY-4.0", "modality": "image"}
 RSS_BOUND_MB = 400
 REPO_ROOT = Path(__file__).resolve().parents[2]
@@ -39,8 +41,7 @@ def parquet(**columns: Any) -> bytes:
 
 
 def images(n: int, extra: dict[str, Any] | None = None) -> pa.Array:
-    rows = [{"bytes": b"\x89PNG-not-checked-here", "path": f"{i}.png", **(extra or {})}
-            for i in range(n)]
+    rows = [{"bytes": PNG, "path": f"{i}.png", **(extra or {})} for i in range(n)]
     return pa.array(rows)
 
 

@@ -20,6 +20,7 @@ from sqlalchemy.orm import Session
 
 from heldout.accounts.roles import Principal
 from heldout.accounts.users import team_ids
+from heldout.catalog.datasets import has_committed
 from heldout.catalog.models import (
     Dataset,
     DatasetGrant,
@@ -199,13 +200,15 @@ def set_access(
     if visibility is not None and visibility not in VISIBILITIES:
         raise InvalidInput(f"visibility {visibility!r} is not one of {', '.join(VISIBILITIES)}")
     if terms_version is not None and not 1 <= len(terms_version) <= TERMS_VERSION_MAX:
-        raise InvalidInput(f"terms_version must be 1-{TERMS_VERSION_MAX} characters")
+        raise InvalidInput(f"the terms version (--terms-version, or terms_version over the API) "
+                           f"must be 1-{TERMS_VERSION_MAX} characters")
     new_visibility = visibility or dataset.visibility
     new_version = terms_version if terms_version is not None else dataset.terms_version
     new_text = terms_text if terms_text is not None else dataset.terms_text
     if new_visibility == "gated" and not (new_version and new_text):
         raise InvalidInput(
-            f"a gated dataset needs terms: set terms_version and terms_text for {dataset.name!r}"
+            f"a gated dataset needs terms: give {dataset.name!r} --terms-file (and "
+            "--terms-version), or terms_text and terms_version over the API"
         )
     dataset.visibility = new_visibility
     dataset.terms_version = new_version
@@ -258,9 +261,34 @@ def check_can_publish(session: Session, user: Principal, name: str) -> Dataset |
         raise Forbidden(f"user {user.name!r} has role {user.role!r}; publishing needs "
                         "role 'publisher' or 'admin'")
     dataset = find_dataset(session, name)
-    if dataset is None or dataset.latest_version is None:
+    if dataset is None or not has_committed(session, dataset):
         return dataset
     if user.is_admin or dataset.owner_id == user.id:
         return dataset
     raise Forbidden(f"dataset {name!r} belongs to another publisher; only its owner or an "
                     "admin may publish versions of it")
+
+
+def check_can_manage(session: Session, user: Principal, name: str) -> Dataset:
+    """Raise unless ``user`` may change dataset ``name`` (its owner or an admin); its row.
+
+    Someone who may not even see it gets NotFound; someone who may read it, Forbidden.
+    """
+    check_name(name, "dataset name")
+    dataset = find_dataset(session, name)
+    if dataset is None or not may_see(session, user, dataset):
+        raise NotFound(f"dataset {name!r} does not exist")
+    if user.is_admin or (dataset.owner_id is not None and dataset.owner_id == user.id):
+        return dataset
+    raise Forbidden(f"dataset {name!r} is not yours: only its owner or an admin may change it")
+
+
+def ensure_dataset(session: Session, name: str) -> Dataset:
+    """The catalog row of ``name``, created (with no owner) if it has none yet."""
+    check_name(name, "dataset name")
+    dataset = find_dataset(session, name)
+    if dataset is None:
+        dataset = Dataset(name=name)
+        session.add(dataset)
+        session.flush()
+    return dataset

@@ -104,3 +104,10 @@ def user_dict(user: User) -> dict[str, Any]:
         "disabled": user.disabled,
         "created_at": user.created_at.isoformat() if user.created_at else None,
     }
+
+
+def team_names(session: Session, user_id: int) -> list[str]:
+    """Names of every team ``user_id`` belongs to, sorted."""
+    return sorted(set(session.scalars(
+        select(Team.name).join(TeamMember, TeamMember.team_id == Team.id)
+        .where(TeamMember.user_id == user_id)).all()))

@@ -8,6 +8,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
+from fastapi_offline import FastAPIOffline
 
 from heldout import __version__
 from heldout.api.identity import IdentityMiddleware
@@ -15,7 +16,16 @@ from heldout.api.middleware import BodyLimitMiddleware, RequestContextMiddleware
 from heldout.api.openapi import install_openapi, operation_id
 from heldout.api.problems import PROBLEM_RESPONSES, install_problem_handlers
 from heldout.api.ratelimit import TokenBuckets
-from heldout.api.routers import admin, benchmarks, datasets, health, publish, submissions
+from heldout.api.routers import (
+    account,
+    admin,
+    benchmarks,
+    datasets,
+    health,
+    manage,
+    publish,
+    submissions,
+)
 from heldout.benchmarks.queue import work_loop
 from heldout.config import Settings
 from heldout.services import Services, build_services
@@ -30,12 +40,15 @@ SKIP_MIGRATIONS_ENV = "HELDOUT_SKIP_MIGRATIONS"  # Settings.skip_migrations
 
 
 def create_app(settings: Settings, services: Services | None = None,
-               scoring_worker: bool = False) -> FastAPI:
-    """The API for ``settings``; builds (and on shutdown closes) Services unless given them.
+               scoring_worker: bool = False, *, migrate: bool | None = None) -> FastAPI:
+    """The API for ``settings``; builds (and on shutdown closes) Services unless given them,
+    applying migrations unless ``migrate`` is False (default: unless skip_migrations).
     With ``scoring_worker`` a thread scores queued submissions while the app runs."""
     owned = services is None
     if services is None:
-        services = build_services(settings, migrate=not settings.skip_migrations)
+        if migrate is None:
+            migrate = not settings.skip_migrations
+        services = build_services(settings, migrate=migrate)
         if settings.storage_backend == "local":
             ensure_buckets(services.stores)  # folders only: no network
 
@@ -55,7 +68,9 @@ def create_app(settings: Settings, services: Services | None = None,
         if owned:
             services.close()
 
-    app = FastAPI(
+    # /docs and /redoc load Swagger UI and ReDoc from files in the fastapi-offline package,
+    # never from a CDN, so they render on a machine without internet
+    app = FastAPIOffline(
         title="Heldout",
         version=__version__,
         summary="Open AI training data and held-out benchmarks",
@@ -71,6 +86,8 @@ def create_app(settings: Settings, services: Services | None = None,
     app.include_router(datasets.router, responses=PROBLEM_RESPONSES)
     app.include_router(publish.router, responses=PROBLEM_RESPONSES)
     app.include_router(admin.router, responses=PROBLEM_RESPONSES)
+    app.include_router(account.router, responses=PROBLEM_RESPONSES)
+    app.include_router(manage.router, responses=PROBLEM_RESPONSES)
     app.include_router(benchmarks.router, responses=PROBLEM_RESPONSES)
     app.include_router(submissions.router, responses=PROBLEM_RESPONSES)
     upload_rules = [

@@ -19,6 +19,8 @@ def dataset_item(row: Dataset) -> dict[str, Any]:
         "license": row.license,
         "visibility": row.visibility,
         "latest_version": row.latest_version,
+        "deprecated": row.deprecated_at is not None,
+        "deprecation_message": row.deprecation_message,
     }
 
 
@@ -33,6 +35,8 @@ def manifest_item(manifest: Manifest) -> dict[str, Any]:
         "license": manifest.license,
         "visibility": "public",
         "latest_version": manifest.version,
+        "deprecated": False,
+        "deprecation_message": None,
         **labels_public(manifest.model_dump(mode="json")),
     }
 

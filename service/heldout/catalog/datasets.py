@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session, selectinload
 from heldout.catalog.models import Dataset, DatasetVersion
 from heldout.errors import NotFound
 from heldout.formats.manifest import Manifest
-from heldout.names import SemVer
+from heldout.names import SemVer, only_prereleases
 
 
 def record_version(session: Session, manifest: Manifest, *, owner_id: int | None = None,
@@ -27,7 +27,7 @@ def record_version(session: Session, manifest: Manifest, *, owner_id: int | None
     if dataset is None:
         dataset = Dataset(name=manifest.name)
         session.add(dataset)
-    if dataset.latest_version is None or assign_owner:
+    if assign_owner or dataset.id is None or not has_committed(session, dataset):
         dataset.owner_id = owner_id
     dataset.title = manifest.title or dataset.title
     dataset.description = manifest.description or dataset.description
@@ -50,17 +50,50 @@ def record_version(session: Session, manifest: Manifest, *, owner_id: int | None
     row.created_at = manifest.created_at
     row.committed_at = row.committed_at or datetime.now(UTC)
     session.flush()
-    _refresh_latest(session, dataset)
+    refresh_latest(session, dataset)
     return row
 
 
-def _refresh_latest(session: Session, dataset: Dataset) -> None:
-    versions = session.scalars(
-        select(DatasetVersion.version).where(
+def has_committed(session: Session, dataset: Dataset) -> bool:
+    """Whether ``dataset`` has a committed version (yanked and pre-releases count: a dataset
+    whose only versions are those still belongs to its owner)."""
+    return session.scalar(select(DatasetVersion.id).where(
+        DatasetVersion.dataset_id == dataset.id, DatasetVersion.status == "committed"
+    ).limit(1)) is not None
+
+
+def choose_latest(versions: list[str], yanked: set[str], pinned: str | None) -> str | None:
+    """What ``latest`` means: the pinned version if it is usable, else the newest release that
+    is not yanked. A pre-release is never ``latest`` unless pinned; None if nothing qualifies."""
+    usable = [v for v in versions if v not in yanked]
+    if pinned is not None and pinned in usable:
+        return pinned
+    releases = [SemVer(v) for v in usable if not SemVer(v).prerelease]
+    return str(max(releases)) if releases else None
+
+
+def latest_of(session: Session, dataset: Dataset) -> str:
+    """The version ``latest`` stands for, or NotFound saying why there is none."""
+    if dataset.latest_version:
+        return dataset.latest_version
+    versions = sorted(session.scalars(select(DatasetVersion.version).where(
+        DatasetVersion.dataset_id == dataset.id, DatasetVersion.status == "committed")).all(),
+        key=SemVer, reverse=True)
+    if not versions:
+        raise NotFound(f"dataset {dataset.name!r} does not exist (no committed version)")
+    raise NotFound(only_prereleases(dataset.name, versions))
+
+
+def refresh_latest(session: Session, dataset: Dataset) -> None:
+    """Recompute ``dataset.latest_version`` after a commit, yank or pin."""
+    rows = session.execute(
+        select(DatasetVersion.version, DatasetVersion.yanked_at).where(
             DatasetVersion.dataset_id == dataset.id, DatasetVersion.status == "committed"
         )
     ).all()
-    dataset.latest_version = str(max(SemVer(v) for v in versions)) if versions else None
+    dataset.latest_version = choose_latest([v for v, _ in rows],
+                                           {v for v, y in rows if y is not None},
+                                           dataset.pinned_latest)
 
 
 @dataclass(frozen=True)
@@ -106,7 +139,7 @@ def sync_from_bucket(session: Session, manifests: list[Manifest]) -> ReindexRepo
             session.delete(dataset)
             datasets_removed += 1
         else:
-            _refresh_latest(session, dataset)
+            refresh_latest(session, dataset)
     return ReindexReport(len(manifests), added, removed, datasets_removed)
 
 

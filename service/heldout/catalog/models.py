@@ -85,6 +85,11 @@ class Dataset(Base):
     owner_id: Mapped[int | None] = mapped_column(
         ForeignKey("users.id", ondelete="SET NULL"), default=None
     )
+    # Lifecycle (0005): a deprecated dataset stays readable but says so; ``pinned_latest`` is
+    # the version its owner made ``latest`` by hand (the only way a pre-release becomes it).
+    deprecated_at: Mapped[datetime | None] = mapped_column(default=None)
+    deprecation_message: Mapped[str | None] = mapped_column(Text, default=None)
+    pinned_latest: Mapped[str | None] = mapped_column(String(64), default=None)
 
     versions: Mapped[list[DatasetVersion]] = relationship(
         back_populates="dataset", cascade="all, delete-orphan"
@@ -106,6 +111,9 @@ class DatasetVersion(Base):
     num_bytes: Mapped[int] = mapped_column(BigInteger, default=0)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     committed_at: Mapped[datetime | None] = mapped_column(default=None)
+    # A yanked version is hidden from ``latest`` and listings, still readable by its number.
+    yanked_at: Mapped[datetime | None] = mapped_column(default=None)
+    yank_reason: Mapped[str | None] = mapped_column(Text, default=None)
 
     dataset: Mapped[Dataset] = relationship(back_populates="versions")
 

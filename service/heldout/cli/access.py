@@ -7,11 +7,13 @@ from pathlib import Path
 import typer
 
 from heldout.accounts import access, audit, users
-from heldout.cli.common import handle_errors, open_services
+from heldout.cli.common import handle_errors
 from heldout.cli.output import console, print_json
+from heldout.cli.server import open_services
 from heldout.errors import NotFound
 
 
+@handle_errors
 def access_command(
     name: str = typer.Argument(..., help="Dataset name."),
     visibility: str | None = typer.Option(None, "--visibility",
@@ -60,7 +62,3 @@ def access_command(
     for grant in grants:
         console.print(f"  readable by {grant}")
 
-
-def register(datasets_app: typer.Typer) -> None:
-    """Add ``access`` to the ``heldout datasets`` command group."""
-    datasets_app.command("access")(handle_errors(access_command))

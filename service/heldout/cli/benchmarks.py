@@ -14,9 +14,10 @@ from heldout.benchmarks.documents import benchmark_doc
 from heldout.benchmarks.phases import now_utc
 from heldout.benchmarks.queue import drain, worker_name
 from heldout.benchmarks.registry import find, list_rows, spec_of, sync_benchmarks
-from heldout.cli.common import handle_errors, open_services
+from heldout.cli.common import handle_errors
 from heldout.cli.output import console, print_json, print_table
 from heldout.cli.scores import ARROWS, print_warnings
+from heldout.cli.server import open_services
 from heldout.client.http import Client
 
 app = typer.Typer(help="Benchmarks: browse them; sync definitions, rescore, run the baselines.",

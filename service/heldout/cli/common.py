@@ -1,52 +1,45 @@
-"""Shared plumbing for commands: settings, services and turning errors into exit codes."""
+"""Shared plumbing for every command: turning errors into one line (or JSON) and an exit code.
+
+Kept light (no settings, database or HTTP imports) so that importing a command stays cheap.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+import json
+import sys
+from collections.abc import Callable
 from functools import wraps
 from typing import ParamSpec, TypeVar
 
 import typer
-from pydantic import ValidationError
 
-from heldout.cli.output import errors
-from heldout.config import Settings
 from heldout.errors import HeldoutError
-from heldout.services import Services, build_services
 
 P = ParamSpec("P")
 R = TypeVar("R")
 
 
-def load_settings() -> Settings:
-    """Settings from the environment, or a clean exit naming the bad variable."""
-    try:
-        return Settings()
-    except ValidationError as exc:
-        errors.print(f"[red]error:[/] invalid configuration: {exc}")
-        raise typer.Exit(2) from exc
-
-
-@contextmanager
-def open_services(migrate: bool = True) -> Iterator[Services]:
-    """Services for one command, closed at the end."""
-    services = build_services(load_settings(), migrate=migrate)
-    try:
-        yield services
-    finally:
-        services.close()
+def fail(error_type: str, detail: str, *, as_json: bool = False, code: int = 1) -> None:
+    """End the command: ``error: detail`` on stderr (never wrapped), or with ``as_json`` a
+    ``{"error": {"type", "detail"}}`` document on stdout; exit ``code``."""
+    if as_json:
+        print(json.dumps({"error": {"type": error_type, "detail": detail}}, ensure_ascii=False))
+    else:
+        sys.stderr.write(f"error: {detail}\n")
+    raise typer.Exit(code)
 
 
 def handle_errors(func: Callable[P, R]) -> Callable[P, R]:
-    """Print a HeldoutError as one clear line and exit non-zero instead of a traceback."""
+    """Print a HeldoutError as one clear line (JSON under ``--json``) and exit non-zero
+    instead of a traceback."""
 
     @wraps(func)
     def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
         try:
             return func(*args, **kwargs)
         except HeldoutError as exc:
-            errors.print(f"[red]error:[/] {exc.detail}", markup=True, highlight=False)
-            raise typer.Exit(1) from exc
+            fail(exc.slug, exc.detail, as_json=bool(kwargs.get("as_json")))
+            raise  # unreachable: fail() always exits
 
     return wrapper
+

@@ -6,10 +6,12 @@ import typer
 
 from heldout.accounts.keys import create_key, key_dict, list_keys, revoke_key
 from heldout.accounts.users import get_user
-from heldout.cli.common import handle_errors, open_services
+from heldout.cli.common import handle_errors
 from heldout.cli.output import console, errors, print_json, print_table
+from heldout.cli.server import open_services
 
-app = typer.Typer(help="Issue, list and revoke API keys.", no_args_is_help=True)
+app = typer.Typer(help="Issue, list and revoke API keys.", no_args_is_help=True,
+                  add_completion=False, rich_markup_mode=None)
 
 
 @app.command("create")

@@ -18,8 +18,8 @@ from rich.progress import (
 )
 from rich.table import Table
 
-console = Console()
-errors = Console(stderr=True)
+console = Console(soft_wrap=True)  # lines are never wrapped (tables still fit the width)
+errors = Console(stderr=True, soft_wrap=True)
 
 
 def print_json(data: Any) -> None:
@@ -27,11 +27,14 @@ def print_json(data: Any) -> None:
     print(json.dumps(data, indent=2, default=str, ensure_ascii=False))
 
 
-def print_table(title: str, columns: Sequence[str], rows: Sequence[Sequence[Any]]) -> None:
-    """Print a table with a title."""
+def print_table(title: str, columns: Sequence[str], rows: Sequence[Sequence[Any]],
+                no_wrap: Sequence[str] = ()) -> None:
+    """Print a table with a title; columns in ``no_wrap`` are never cut or wrapped."""
     table = Table(title=title, title_justify="left")
     for column in columns:
-        table.add_column(column)
+        table.add_column(column, no_wrap=column in no_wrap,
+                         overflow="fold" if column in no_wrap else "ellipsis",
+                         min_width=None)
     for row in rows:
         table.add_row(*("" if v is None else str(v) for v in row))
     console.print(table)

@@ -15,9 +15,12 @@ from heldout.cli.output import (
     transfer_callback,
     transfer_progress,
 )
+from heldout.cli.remote import TOKEN_OPTION, URL_OPTION, connect
+from heldout.client.download import Download, download_version
 from heldout.names import parse_ref
 
 
+@handle_errors
 def pull_command(
     ref: str = typer.Argument(..., help="NAME or NAME@VERSION (default: latest)."),
     split: list[str] | None = typer.Option(
@@ -28,8 +31,8 @@ def pull_command(
         help="Folder to write the version into (default: the cache, "
              "$HELDOUT_CACHE_DIR or ~/.cache/heldout/NAME/VERSION).",
     ),
-    url: str | None = typer.Option(None, "--url", envvar="HELDOUT_URL",
-                                   help="Server URL (default http://127.0.0.1:8000)."),
+    url: str | None = URL_OPTION,
+    token: str | None = TOKEN_OPTION,
     workers: int = typer.Option(8, "--workers", min=1, max=64,
                                 help="Parallel downloads."),
     as_json: bool = typer.Option(False, "--json", help="Print the result as JSON."),
@@ -37,23 +40,24 @@ def pull_command(
     """Download a dataset version (parallel, resumable, sha256-verified).
 
     Run it again after an interruption to resume. Every file is checked against the
-    manifest's sha256 before it is put in place. The folder is a Hugging Face Parquet dataset
-    folder: datasets.load_dataset("parquet", data_dir=FOLDER). Reads HELDOUT_URL and
-    HELDOUT_TOKEN.
+    manifest's sha256 before it is put in place. The folder is a Hugging Face dataset
+    folder: datasets.load_dataset(FOLDER).
     """
-    from heldout.client.download import download_version
-    from heldout.client.http import Client
-
     name, version = parse_ref(ref)
-    with Client(url, workers=workers) as client, transfer_progress(as_json) as bar:
+    with connect(url, token, workers=workers) as client, transfer_progress(as_json) as bar:
         task = bar.add_task(f"{name}@{version}", total=None)
-        progress = transfer_callback(bar, task)
-
         result = download_version(client, name, version,
                                   split=list(split) if split else None,
-                                  output_dir=output, progress=progress)
+                                  output_dir=output, progress=transfer_callback(bar, task))
         bar.update(task, description=f"{name}@{result.version}")
-    summary: dict[str, Any] = {
+    if as_json:
+        print_json(_summary(result))
+    else:
+        _print_summary(result)
+
+
+def _summary(result: Download) -> dict[str, Any]:
+    return {
         "name": result.name,
         "version": result.version,
         "path": str(result.path),
@@ -65,9 +69,9 @@ def pull_command(
         "seconds": round(result.seconds, 3),
         "verified": True,
     }
-    if as_json:
-        print_json(summary)
-        return
+
+
+def _print_summary(result: Download) -> None:
     rows = sum(result.manifest.splits[s].num_rows for s in result.splits)
     console.print(
         f"[green]✓[/] {result.name}@{result.version}: {len(result.splits)} split(s) "
@@ -76,10 +80,5 @@ def pull_command(
         f" {result.reused_files} reused from cache"
     )
     console.print(f"  {result.path}")
-    console.print(f'  load with: datasets.load_dataset("parquet", data_dir="{result.path}")',
+    console.print(f'  load with: datasets.load_dataset("{result.path}")',
                   highlight=False, markup=False)
-
-
-def register(datasets_app: typer.Typer) -> None:
-    """Add ``pull`` to the ``heldout datasets`` command group."""
-    datasets_app.command("pull")(handle_errors(pull_command))

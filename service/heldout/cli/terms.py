@@ -6,24 +6,24 @@ import typer
 
 from heldout.cli.common import handle_errors
 from heldout.cli.output import console, print_json
+from heldout.cli.remote import TOKEN_OPTION, URL_OPTION, connect
 from heldout.errors import InvalidInput
 
 
+@handle_errors
 def terms_command(
     name: str = typer.Argument(..., help="Dataset name."),
     accept: bool = typer.Option(False, "--accept", help="Accept the terms shown (recorded "
                                 "with your user name, the terms version and the time)."),
-    url: str | None = typer.Option(None, "--url", envvar="HELDOUT_URL",
-                                   help="Server URL (default http://127.0.0.1:8000)."),
+    url: str | None = URL_OPTION,
+    token: str | None = TOKEN_OPTION,
     as_json: bool = typer.Option(False, "--json", help="Print JSON."),
 ) -> None:
     """Show the terms of a gated dataset; with --accept, accept them (once, before pulling).
 
-    Reads HELDOUT_URL and HELDOUT_TOKEN (the terms are accepted for the key's user).
+    The terms are accepted for the user of the key in use.
     """
-    from heldout.client.http import Client
-
-    with Client(url) as client:
+    with connect(url, token) as client:
         dataset = client.dataset(name)
         terms = dataset.get("terms")
         if terms is None:
@@ -44,7 +44,3 @@ def terms_command(
     else:
         console.print(f"\nNot accepted yet: run `heldout datasets terms {name} --accept`.")
 
-
-def register(datasets_app: typer.Typer) -> None:
-    """Add ``terms`` to the ``heldout datasets`` command group."""
-    datasets_app.command("terms")(handle_errors(terms_command))

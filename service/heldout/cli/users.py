@@ -6,10 +6,12 @@ import typer
 
 from heldout.accounts.roles import ROLES
 from heldout.accounts.users import create_user, list_users, user_dict
-from heldout.cli.common import handle_errors, open_services
+from heldout.cli.common import handle_errors
 from heldout.cli.output import console, print_json, print_table
+from heldout.cli.server import open_services
 
-app = typer.Typer(help="Manage user accounts (on the server's database).", no_args_is_help=True)
+app = typer.Typer(help="Manage user accounts (on the server's database).",
+                  no_args_is_help=True, add_completion=False, rich_markup_mode=None)
 
 
 @app.command("create")

@@ -8,8 +8,9 @@ import threading
 
 import typer
 
-from heldout.cli.common import handle_errors, open_services
+from heldout.cli.common import handle_errors
 from heldout.cli.output import print_json
+from heldout.cli.server import open_services
 from heldout.logs import configure_logging
 from heldout.worker import Worker, default_jobs
 

@@ -7,6 +7,7 @@ needs only soundfile: ``samples, rate = decode_audio(row["audio"])``.
 from __future__ import annotations
 
 import io
+import warnings
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -53,3 +54,12 @@ def decode_audio(
 
 
 __all__ = ["decode_audio"]
+
+
+def warn_undecoded_audio(column: str) -> None:
+    """Say once why an Audio column holds encoded bytes instead of samples."""
+    warnings.warn(
+        f"column {column!r}: datasets decodes Audio only with torchcodec (not installed), so "
+        "each value is {'bytes': <encoded file>, 'path': ...}; decode it with "
+        "heldout.client.audio.decode_audio(value) (numpy + soundfile) or pip install torchcodec",
+        UserWarning, stacklevel=4)

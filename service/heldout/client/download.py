@@ -403,9 +403,9 @@ def download_version(
             reused += 1
         else:
             todo.append(job)
-    if progress is not None:
+    if progress is not None:  # every byte the bar counts, the manifest fetched above included
         total = sum((size or 0) - _partial_size(folder, f.path) for f, _, size in todo)
-        progress(0, max(total, 0))
+        progress(0, max(total, 0) + (fetcher.bytes_received if fetched_manifest else 0))
     _run_parallel(fetcher, todo, workers or client.workers)
     return Download(name, resolved, folder, manifest, splits,
                     downloaded_bytes=fetcher.bytes_received, reused_files=reused,

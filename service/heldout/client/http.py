@@ -7,8 +7,8 @@ become the typed errors of :mod:`heldout.errors`, carrying the server's ``detail
 
 from __future__ import annotations
 
-import os
 import time
+import warnings
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
@@ -25,15 +25,16 @@ from heldout.api.schemas.datasets import (
     TermsAcceptance,
 )
 from heldout.client.benchmarks import BenchmarkMethods
+from heldout.client.credentials import API_PREFIX, DEFAULT_URL, normalize_url, resolve
 from heldout.client.download import Download, ProgressCallback, download_version
 from heldout.client.loader import Loaded, load_from_client
 from heldout.client.publish import publish_folder, upload_draft
 from heldout.client.retry import retry_delay
+from heldout.client.streaming import stream_split
 from heldout.errors import ConnectionFailed, HeldoutError, NotFound, ServerError, error_class
 from heldout.formats.manifest import Manifest
 
-DEFAULT_URL = "http://127.0.0.1:8000"
-API_PREFIX = "/api/v1"
+__all__ = ["DEFAULT_URL", "Client", "ConnectionFailed", "ServerError", "normalize_url"]
 RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
 USER_AGENT = "heldout-client"
 
@@ -52,7 +53,8 @@ def error_from_response(response: httpx.Response, what: str = "") -> HeldoutErro
                  or response.reason_phrase).strip()
     where = what or f"{response.request.method} {response.request.url.path}"
     if status == 401:
-        detail = f"invalid or missing API key (set HELDOUT_TOKEN): {detail}"
+        detail = (f"invalid or missing API key (pass --token, set HELDOUT_TOKEN or run "
+                  f"`heldout login`): {detail}")
     elif status == 403:
         detail = f"not allowed: {detail}"
     extra = {"status_code": status, "problem": problem, "request": where}
@@ -63,19 +65,22 @@ def error_from_response(response: httpx.Response, what: str = "") -> HeldoutErro
     return cls(detail, **extra)
 
 
+class DatasetWarning(UserWarning):
+    """The server says a version is yanked or a dataset deprecated (``X-Heldout-Warning``)."""
+
+
+def warn_if_told(response: httpx.Response) -> None:
+    """Raise a :class:`DatasetWarning` with the server's ``X-Heldout-Warning``, if any."""
+    message = response.headers.get("X-Heldout-Warning")
+    if message:
+        warnings.warn(message, DatasetWarning, stacklevel=3)
+
+
 def waits_too_long(response: httpx.Response, cap: float) -> bool:
     """Whether ``Retry-After`` asks for longer than ``cap`` seconds (say a submission quota that
     resets at midnight): such an answer is raised at once instead of retried."""
     header = response.headers.get("Retry-After", "").strip()
     return header.isdigit() and float(header) > cap
-
-
-def normalize_url(url: str) -> str:
-    """``http://host:8000/`` or ``…/api/v1`` → ``http://host:8000`` (the API prefix is added)."""
-    url = url.strip().rstrip("/")
-    if not urlsplit(url).scheme:
-        url = "http://" + url
-    return url.removesuffix(API_PREFIX)
 
 
 def _origin(url: str) -> tuple[str, str, int | None]:
@@ -87,8 +92,10 @@ def _origin(url: str) -> tuple[str, str, int | None]:
 class Client(BenchmarkMethods):
     """A Heldout server: browse datasets, download and load them, publish new versions.
 
-    ``url`` defaults to ``HELDOUT_URL`` (else http://127.0.0.1:8000) and ``token`` to
-    ``HELDOUT_TOKEN``. The token is sent only to the server's own origin, never to the
+    ``url`` defaults to ``HELDOUT_URL``, else the URL saved by ``heldout login``, else
+    http://127.0.0.1:8000; ``token`` to ``HELDOUT_TOKEN``, else the saved key (only when the
+    URL is the saved one). ``url_source`` names where the URL came from, for messages. The
+    token is sent only to the server's own origin, never to the
     presigned object-store URLs it hands out.
     """
 
@@ -103,9 +110,12 @@ class Client(BenchmarkMethods):
         max_backoff: float = 30.0,
         workers: int = 8,
         cache_dir: str | Path | None = None,
+        url_source: str | None = None,
     ) -> None:
-        self.url = normalize_url(url or os.environ.get("HELDOUT_URL") or DEFAULT_URL)
-        self.token = token if token is not None else os.environ.get("HELDOUT_TOKEN") or None
+        target = resolve(url, token)
+        self.url = target.url
+        self.token = (token or None) if token is not None else target.token
+        self.url_source = url_source or ("the url argument" if url else target.url_source)
         self.max_retries = max_retries
         self.backoff = backoff
         self.max_backoff = max_backoff
@@ -181,12 +191,11 @@ class Client(BenchmarkMethods):
                 )
                 response = self._http.send(request, stream=True)
             except httpx.TransportError as exc:
-                if attempt > self.max_retries:
-                    raise ConnectionFailed(
-                        f"could not reach {urlsplit(url).netloc} ({what or method + ' ' + url}) "
-                        f"after {attempt} attempts: {exc or type(exc).__name__} "
-                        "(is the server running? set HELDOUT_URL)"
-                    ) from exc
+                # refused: the server is not there, so one quick retry is enough
+                refused = isinstance(exc, httpx.ConnectError)
+                if attempt > (1 if refused else self.max_retries):
+                    raise self._unreachable(url, what or f"{method} {url}", attempt,
+                                            exc) from exc
                 time.sleep(retry_delay(attempt, None, self.backoff, self.max_backoff))
                 continue
             if (response.status_code in RETRY_STATUSES and attempt <= self.max_retries
@@ -206,6 +215,17 @@ class Client(BenchmarkMethods):
                 response.close()
             return
 
+    def _unreachable(self, url: str, what: str, attempts: int, exc: Exception
+                     ) -> ConnectionFailed:
+        where = urlsplit(url)
+        server = f"{where.scheme}://{where.netloc}"
+        how = "" if server != self.url else f" (URL from {self.url_source})"
+        return ConnectionFailed(
+            f"could not reach {server}{how} while {what}, {attempts} attempt(s): "
+            f"{exc or type(exc).__name__}. Is the server running? Point at another one with "
+            "--url, HELDOUT_URL or `heldout login URL`"
+        )
+
     def request(self, method: str, path: str, **kwargs: Any) -> httpx.Response:
         """A whole (non-streaming) API request; ``path`` is relative to ``/api/v1``."""
         with self.stream(method, self.api_url(path), **kwargs) as response:
@@ -215,6 +235,12 @@ class Client(BenchmarkMethods):
     def get_json(self, path: str, **kwargs: Any) -> Any:
         """GET an API path and parse its JSON."""
         return self.request("GET", path, **kwargs).json()
+
+    # --- account -----------------------------------------------------------------------
+    def whoami(self) -> dict[str, Any]:
+        """The user of the key in use: ``{"user", "role", "teams", "key"}`` (401 without one)."""
+        result: dict[str, Any] = self.get_json("/whoami", what="checking the API key")
+        return result
 
     # --- browsing ----------------------------------------------------------------------
     def list_datasets(
@@ -243,6 +269,7 @@ class Client(BenchmarkMethods):
         """The manifest of ``name@version`` (``latest`` resolves to the newest)."""
         response = self.request("GET", f"/datasets/{quote(name)}/versions/{quote(version)}",
                                 what=f"manifest of {name}@{version}")
+        warn_if_told(response)
         return Manifest.from_json(response.content, where=f"manifest of {name}@{version}")
 
     def report(self, name: str, version: str = "latest") -> dict[str, Any] | None:
@@ -260,16 +287,72 @@ class Client(BenchmarkMethods):
               ) -> FileListing:
         """Download URLs of a version's files (shards, manifest, card, Croissant)."""
         params = {"split": split} if split else None
-        return FileListing.model_validate(self.get_json(
-            f"/datasets/{quote(name)}/versions/{quote(version)}/files", params=params,
+        response = self.request(
+            "GET", f"/datasets/{quote(name)}/versions/{quote(version)}/files", params=params,
             what=f"files of {name}@{version}",
-        ))
+        )
+        warn_if_told(response)
+        return FileListing.model_validate(response.json())
+
+    def rows(self, name: str, version: str = "latest", *, split: str | None = None,
+             offset: int = 0, length: int = 20) -> dict[str, Any]:
+        """A page of a split's rows as the server previews them (media as preview URLs)."""
+        params: dict[str, Any] = {"offset": offset, "length": length}
+        if split:
+            params["split"] = split
+        result: dict[str, Any] = self.get_json(
+            f"/datasets/{quote(name)}/versions/{quote(version)}/rows", params=params,
+            what=f"rows of {name}@{version}")
+        return result
 
     def accept_terms(self, name: str) -> TermsAcceptance:
         """Accept the current terms of a gated dataset (needed once before downloading it)."""
         return TermsAcceptance.model_validate(self.request(
             "POST", f"/datasets/{quote(name)}/terms", what=f"accepting the terms of {name!r}"
         ).json())
+
+    # --- managing what you own ----------------------------------------------------------
+    def dataset_settings(self, name: str) -> dict[str, Any]:
+        """Visibility, terms, grants, deprecation, pinned latest and yanked versions of a
+        dataset you own (or any, as an admin)."""
+        result: dict[str, Any] = self.get_json(f"/datasets/{quote(name)}/settings",
+                                                what=f"settings of {name!r}")
+        return result
+
+    def update_dataset(self, name: str, **changes: Any) -> dict[str, Any]:
+        """Change a dataset you own: ``visibility``, ``terms_version``, ``terms_text``,
+        ``title``, ``description``, ``deprecated`` (+ ``deprecation_message``), ``latest``
+        (a version to pin, None to unpin). Returns its settings."""
+        result: dict[str, Any] = self.request(
+            "PATCH", f"/datasets/{quote(name)}", json=changes, what=f"changing {name!r}"
+        ).json()
+        return result
+
+    def grant(self, name: str, *, user: str | None = None, team: str | None = None
+              ) -> dict[str, Any]:
+        """Let a user or a team read a private dataset you own. Returns its settings."""
+        body = {"user": user} if user is not None else {"team": team}
+        result: dict[str, Any] = self.request(
+            "POST", f"/datasets/{quote(name)}/grants", json=body, what=f"granting {name!r}"
+        ).json()
+        return result
+
+    def yank(self, name: str, version: str, reason: str) -> dict[str, Any]:
+        """Yank ``name@version``: left out of ``latest`` and listings, still downloadable by
+        its number with a warning. Returns the dataset's settings."""
+        result: dict[str, Any] = self.request(
+            "POST", f"/datasets/{quote(name)}/versions/{quote(version)}/yank",
+            json={"reason": reason}, what=f"yanking {name}@{version}",
+        ).json()
+        return result
+
+    def unyank(self, name: str, version: str) -> dict[str, Any]:
+        """Undo a yank. Returns the dataset's settings."""
+        result: dict[str, Any] = self.request(
+            "DELETE", f"/datasets/{quote(name)}/versions/{quote(version)}/yank",
+            what=f"restoring {name}@{version}",
+        ).json()
+        return result
 
     # --- getting data ------------------------------------------------------------------
     def download(
@@ -328,6 +411,7 @@ def load_dataset(
     decode: bool = True,
     as_arrow: bool = False,
     keep_in_memory: bool = False,
+    streaming: bool = False,
 ) -> Loaded:
     """Download a Heldout dataset (parallel, resumable, sha256-verified) and open it.
 
@@ -340,7 +424,14 @@ def load_dataset(
     Memory-mapping needs an Arrow copy of each shard next to the Parquet files (made once,
     while the download runs); ``keep_in_memory=True`` skips it and reads the Parquet shards
     into RAM instead (faster for a dataset that fits in memory).
+
+    ``streaming=True`` downloads nothing up front: it returns an iterable over ``split``'s rows
+    read over HTTP row group by row group, each shard's sha256 checked as it completes (see
+    :mod:`heldout.client.streaming`) — a ``datasets.IterableDataset`` when ``datasets`` is
+    installed, else (or with ``as_arrow=True``) an iterable of plain dicts.
     """
     with Client(url, token, cache_dir=cache_dir) as client:
+        if streaming:
+            return stream_split(client, name, split, version, decode=decode, plain=as_arrow)
         return load_from_client(client, name, split, version, cache_dir=cache_dir,
                                 decode=decode, as_arrow=as_arrow, keep_in_memory=keep_in_memory)

@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING, Any
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from heldout.client.audio import warn_undecoded_audio
 from heldout.client.download import STATE_DIR, Download, download_version
 from heldout.layout import is_shard_path
 
@@ -89,6 +90,8 @@ def hf_features(download: Download, split: str, decode: bool = True) -> Any:
     can_decode_audio = importlib.util.find_spec("torchcodec") is not None
     for name, feature in features.items():
         if isinstance(feature, datasets.Audio) and (not decode or not can_decode_audio):
+            if decode:
+                warn_undecoded_audio(name)
             features[name] = datasets.Audio(sampling_rate=feature.sampling_rate, decode=False)
         elif isinstance(feature, datasets.Image) and not decode:
             features[name] = datasets.Image(decode=False)

@@ -158,15 +158,21 @@ def upload_draft(
     labels: Mapping[str, str | Path] | None = None,
     progress: ProgressCallback | None = None,
     report: Path | None = None,
+    access: Mapping[str, Any] | None = None,
 ) -> UploadedDraft:
     """Create a draft of ``name@version`` and stream the folder's shards and labels into it
-    (and ``report``, a private ingest report JSON file, into the private store)."""
+    (and ``report``, a private ingest report JSON file, into the private store).
+
+    ``access`` (``visibility``, ``terms_version``, ``terms_text``) is set on the dataset as the
+    draft is created, so a private or gated dataset is never readable by others, not even
+    for a moment."""
     check_name(name)
     check_version(version)
     local = scan_folder(folder, labels, features, metadata)
+    body = {"version": version, "features": local.features, "metadata": local.metadata}
     created = client.request(
         "POST", f"/datasets/{quote(name)}/versions",
-        json={"version": version, "features": local.features, "metadata": local.metadata},
+        json=body | ({"access": dict(access)} if access else {}),
         what=f"creating a draft of {name}@{version}",
     ).json()
     draft_id = str(created["draft_id"])
@@ -230,13 +236,14 @@ def publish_folder(
     progress: ProgressCallback | None = None,
     report: Path | None = None,
     findings: Mapping[str, Any] | None = None,
+    access: Mapping[str, Any] | None = None,
 ) -> Manifest:
     """Upload a folder as ``name@version`` and commit it; a failed commit aborts the draft.
 
     ``findings`` (``statistics``, ``skipped_files``, ``leakage``) are the checks' full results:
     the server publishes only their public view and keeps the rest in the private report."""
     draft = upload_draft(client, folder, name, version, features=features, metadata=metadata,
-                         labels=labels, progress=progress, report=report)
+                         labels=labels, progress=progress, report=report, access=access)
     extras = dict(findings or {})
     if statistics is not None:
         extras["statistics"] = statistics

@@ -14,6 +14,7 @@ import json
 import shutil
 import tempfile
 from pathlib import Path
+from typing import Any
 
 from heldout.client.download import ProgressCallback
 from heldout.client.http import Client
@@ -66,6 +67,7 @@ def publish_source_to_server(
     *,
     staging_dir: str | Path | None = None,
     upload_progress: ProgressCallback | None = None,
+    access: dict[str, Any] | None = None,
 ) -> tuple[PublishResult, Manifest]:
     """Check and stage ``source`` locally, then publish it as ``name@version`` on the server.
 
@@ -89,6 +91,7 @@ def publish_source_to_server(
             metadata=as_staged.model_dump(), progress=upload_progress,
             report=folder / "report.json",
             findings={k: report[k] for k in ("statistics", "skipped_files", "leakage")},
+            access=access,
         )
     return result, committed
 

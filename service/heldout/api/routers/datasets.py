@@ -37,8 +37,9 @@ from heldout.api.schemas.datasets import (
 from heldout.api.schemas.rows import RowsPage
 from heldout.api.streaming import object_response
 from heldout.benchmarks import phases
-from heldout.catalog.datasets import DatasetQuery, search_datasets
+from heldout.catalog.datasets import DatasetQuery, latest_of, search_datasets
 from heldout.catalog.datasets import list_versions as catalog_versions
+from heldout.catalog.lifecycle import WARNING_HEADER, lifecycle_warning
 from heldout.catalog.models import Dataset
 from heldout.errors import HeldoutError, NotFound
 from heldout.names import check_name, check_split
@@ -72,7 +73,15 @@ class Opened:
 
     row: Dataset | None
     manifest: Manifest
+    warning: str | None = None  # yanked version or deprecated dataset: said in a header
     embargo: dict[str, datetime] = field(default_factory=dict)  # split → phase start
+
+    @property
+    def headers(self) -> dict[str, str]:
+        """``X-Heldout-Warning`` (one line, ASCII) when the caller should be told something."""
+        if not self.warning:
+            return {}
+        return {WARNING_HEADER: self.warning.encode("ascii", "replace").decode()[:500]}
 
     def check_split(self, split: str) -> None:
         """Refuse a split whose competition phase has not started (benchmarks.phases)."""
@@ -93,13 +102,14 @@ def open_version(services: Services, user: Principal | None, name: str, version:
     check_name(name, "dataset name")
     with services.catalog.session() as session:
         row = access.check_read(session, user, name)
-    if version == "latest" and row is not None and row.latest_version:
-        version = row.latest_version
+        if version == "latest" and row is not None:
+            version = latest_of(session, row)
+        warning = lifecycle_warning(session, row, version) if row is not None else None
     manifest = services.repository.manifest(name, version)
     with services.catalog.session() as session:
         embargo = ({} if user is not None and user.is_admin
                    else phases.embargoed_splits(session, name, manifest.version))
-    return Opened(row, manifest, embargo)
+    return Opened(row, manifest, warning, embargo)
 
 
 def version_base(services: Services, name: str, version: str) -> str:
@@ -143,9 +153,12 @@ def get_dataset(
         row = access.find_dataset(session, name)
         if not access.may_see(session, user, row):
             raise NotFound(f"dataset {name!r} does not exist")
-        if row is not None and row.latest_version:
+        committed = catalog_versions(session, name) if row is not None else []
+        if row is not None and committed:
             body = views.dataset_item(row)
-            body["versions"] = [views.version_item(v) for v in catalog_versions(session, name)]
+            body["versions"] = [views.version_item(v) for v in committed if v.yanked_at is None]
+            body["yanked_versions"] = [{"version": v.version, "reason": v.yank_reason}
+                                       for v in committed if v.yanked_at is not None]
             latest = next((v for v in body["versions"] if v["version"] == row.latest_version),
                           None)
             body.update({k: (latest or {}).get(k) for k in views.LABELS_PUBLIC})
@@ -189,7 +202,8 @@ def get_manifest(
     if opened.audited:
         audit_request(services, request, user, "dataset.manifest",
                       f"{name}@{opened.manifest.version}", {"requested": version})
-    return Response(opened.manifest.to_json(), media_type="application/json")
+    return Response(opened.manifest.to_json(), media_type="application/json",
+                    headers=opened.headers)
 
 
 @router.get("/datasets/{name}/versions/{version}/report", response_model=IngestReport,
@@ -221,6 +235,7 @@ def get_report(
             summary="Download URLs of a version's files", response_model=FileListing)
 def list_files(
     request: Request,
+    response: Response,
     name: str = NAME,
     version: str = VERSION,
     split: str | None = Query(None, description="only this split's shards"),
@@ -230,6 +245,7 @@ def list_files(
     """Shards (with sha256, sizes, rows) and the manifest, Croissant and card, each with a URL:
     presigned GET on S3, this service's streaming route on the local store."""
     opened = open_version(services, user, name, version)
+    response.headers.update(opened.headers)
     manifest = opened.manifest
     splits = [check_split(split)] if split else [
         name_of for name_of in manifest.splits if name_of not in opened.embargo]

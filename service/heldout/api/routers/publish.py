@@ -42,12 +42,21 @@ SHARD_FILENAME_PATTERN = "^" + re.sub(r"\?P<\w+>", "", layout.SHARD_FILENAME.pat
 UPLOAD_PATH = r"^/api/v1/datasets/[^/]+/versions/[^/]+/drafts/[^/]+/(shards/|labels/|report$)"
 
 
+class DraftAccess(BaseModel):
+    """Who may read the dataset, set as the draft is created (never briefly public)."""
+
+    visibility: str | None = Field(None, description="public, gated or private")
+    terms_version: str | None = None
+    terms_text: str | None = None
+
+
 class CreateDraft(BaseModel):
     """A new version: its number, features (Hugging Face features JSON) and metadata."""
 
     version: str = Field(json_schema_extra=SEMVER_SCHEMA)
     features: dict[str, Any]
     metadata: DatasetMetadata = Field(default_factory=DatasetMetadata)
+    access: DraftAccess | None = Field(None, description="visibility and terms of the dataset")
 
 
 class CommitDraft(BaseModel):
@@ -149,8 +158,14 @@ def create_draft(
     features = Features.from_hf(body.features)
     check_metadata(body.metadata)
     with services.catalog.session() as session:
-        access.check_can_publish(session, user, name)
+        dataset = access.check_can_publish(session, user, name)
         check_publisher_quotas(session, services.stores.private, services.settings, user, name)
+        if body.access is not None:  # on a row that claims no name until the first commit
+            dataset = dataset or access.ensure_dataset(session, name)
+            access.set_access(session, dataset, **body.access.model_dump())
+    if body.access is not None:
+        audit_request(services, request, user, "dataset.changed", name,
+                      body.access.model_dump(exclude={"terms_text"}) | {"via": "publish"})
     draft = services.repository.create_draft(name, body.version, features=features,
                                              metadata=body.metadata)
     audit_request(services, request, user, "draft.created", f"{name}@{body.version}",

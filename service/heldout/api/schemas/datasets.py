@@ -12,7 +12,7 @@ from heldout.formats.manifest import Manifest
 Visibility = Literal["public", "gated", "private"]
 
 __all__ = ["DatasetDetail", "DatasetSummary", "DatasetTerms", "FileEntry", "FileListing",
-           "Manifest", "TermsAcceptance", "VersionSummary", "Visibility"]
+           "Manifest", "TermsAcceptance", "VersionSummary", "Visibility", "YankedVersion"]
 
 
 class DatasetSummary(ApiModel):
@@ -29,8 +29,13 @@ class DatasetSummary(ApiModel):
     visibility: Visibility = Field(
         description="public: anyone; gated: signed-in users who accepted the terms; "
                     "private: owner, admins and granted users or teams")
-    latest_version: str | None = Field(None, description="newest committed semantic version",
-                                       examples=["1.0.0"])
+    latest_version: str | None = Field(
+        None, description="what `latest` means: the newest release that is not yanked, or the "
+                          "version the owner pinned (a pre-release only when pinned)",
+        examples=["1.0.0"])
+    deprecated: bool = Field(False, description="the owner deprecated the dataset (still "
+                                                "readable; downloads carry a warning)")
+    deprecation_message: str | None = Field(None, description="why, and what to use instead")
 
 
 class VersionSummary(ApiModel):
@@ -50,6 +55,13 @@ class VersionSummary(ApiModel):
     committed_at: Timestamp | None = Field(None, description="when it was committed")
 
 
+class YankedVersion(ApiModel):
+    """A version its owner yanked, and why."""
+
+    version: str = Field(description="semantic version", examples=["1.1.0"])
+    reason: str | None = Field(None, description="why it was yanked")
+
+
 class DatasetTerms(ApiModel):
     """The terms of a gated dataset and whether the caller has accepted them."""
 
@@ -61,7 +73,11 @@ class DatasetTerms(ApiModel):
 class DatasetDetail(DatasetSummary):
     """A dataset, its versions (newest first) and what the caller may do with it."""
 
-    versions: list[VersionSummary] = Field(description="committed versions, newest first")
+    versions: list[VersionSummary] = Field(description="committed versions that are not "
+                                                       "yanked, newest first")
+    yanked_versions: list[YankedVersion] = Field(
+        default_factory=list, description="versions hidden from `latest` and this list; still "
+                                          "readable by their exact number, with a warning")
     held_out_labels_public: bool = Field(
         False, description="the latest version's held-out labels can be had elsewhere")
     held_out_labels_public_reason: str | None = Field(None, description="why they are public")
