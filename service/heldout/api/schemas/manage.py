@@ -5,7 +5,9 @@ from __future__ import annotations
 from pydantic import Field, model_validator
 
 from heldout.api.schemas.common import ApiModel
-from heldout.catalog.lifecycle import REASON_MAX
+
+
+REASON_MAX = 500  # the catalog checks the same bound (heldout.catalog.lifecycle.REASON_MAX)
 
 
 class DatasetChanges(ApiModel):
