@@ -6,7 +6,6 @@ from pydantic import Field, model_validator
 
 from heldout.api.schemas.common import ApiModel
 
-
 REASON_MAX = 500  # the catalog checks the same bound (heldout.catalog.lifecycle.REASON_MAX)
 
 
