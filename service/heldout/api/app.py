@@ -82,14 +82,18 @@ def create_app(settings: Settings, services: Services | None = None,
     app.state.preview_slots = threading.BoundedSemaphore(settings.preview_concurrency)
     install_problem_handlers(app)
     install_openapi(app)
-    app.include_router(health.router, responses=PROBLEM_RESPONSES)
-    app.include_router(datasets.router, responses=PROBLEM_RESPONSES)
-    app.include_router(publish.router, responses=PROBLEM_RESPONSES)
-    app.include_router(admin.router, responses=PROBLEM_RESPONSES)
-    app.include_router(account.router, responses=PROBLEM_RESPONSES)
-    app.include_router(manage.router, responses=PROBLEM_RESPONSES)
-    app.include_router(benchmarks.router, responses=PROBLEM_RESPONSES)
-    app.include_router(submissions.router, responses=PROBLEM_RESPONSES)
+    for router in ROUTERS:
+        app.include_router(router, responses=PROBLEM_RESPONSES)
+    _add_middleware(app, settings, services)
+    return app
+
+
+ROUTERS = (health.router, datasets.router, publish.router, admin.router, account.router,
+           manage.router, benchmarks.router, submissions.router)
+
+
+def _add_middleware(app: FastAPI, settings: Settings, services: Services) -> None:
+    """Body limits, identity + rate limits, and request ids (added last: outermost)."""
     upload_rules = [
         (re.compile(publish.UPLOAD_PATH), settings.max_upload_bytes),
         (re.compile(submissions.UPLOAD_PATH),
@@ -103,7 +107,6 @@ def create_app(settings: Settings, services: Services | None = None,
                if settings.rate_limit_per_minute else None)
     app.add_middleware(IdentityMiddleware, services=services, buckets=buckets)
     app.add_middleware(RequestContextMiddleware)  # outermost: ids on every response
-    return app
 
 
 def app_from_env() -> FastAPI:

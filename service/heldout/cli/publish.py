@@ -207,8 +207,9 @@ CARD_OPTION = typer.Option(None, "--card", exists=True, dir_okay=False,
                            help="Markdown dataset card (README).")
 HELD_OUT_OPTION = typer.Option([], "--held-out", help="Split whose labels stay private "
                                "(repeatable).")
-WITHHOLD_OPTION = typer.Option([], "--label-column", help="Columns withheld from held-out "
-                               "splits (default: all but id and media).")
+WITHHOLD_OPTION = typer.Option([], "--withhold-column", "--label-column",
+                               help="Columns withheld from held-out splits (default: all but "
+                               "id and media); --label-column is the old name.")
 SKIP_OPTION = typer.Option(False, "--skip-invalid", help="Publish the valid files and record "
                            "the invalid ones.")
 LEAK_OPTION = typer.Option(False, "--allow-leakage", help="Publish even if a file is in more "
@@ -245,6 +246,11 @@ OWNER_OPTION = typer.Option(None, "--owner", help="Without --server: the user wh
                             "the key's user).")
 
 
+KEEP_METADATA_OPTION = typer.Option(
+    False, "--keep-metadata",
+    help="Keep location (EXIF GPS) in public splits' media; held-out media never do.")
+
+
 @handle_errors
 def publish_command(
     source: Path = SOURCE_ARG,
@@ -260,8 +266,7 @@ def publish_command(
     label_column: list[str] = WITHHOLD_OPTION,
     skip_invalid: bool = SKIP_OPTION,
     allow_leakage: bool = LEAK_OPTION,
-    keep_metadata: bool = typer.Option(False, "--keep-metadata", help="Keep location (EXIF GPS) "
-                                       "in public splits' media; held-out media never do."),
+    keep_metadata: bool = KEEP_METADATA_OPTION,
     split_fractions: str = FRACTIONS_OPTION,
     seed: int = typer.Option(0, "--seed", help="Seed of the stratified split."),
     media_column: str | None = MEDIA_OPTION,
@@ -282,14 +287,12 @@ def publish_command(
 ) -> None:
     """Validate every file of SOURCE and publish it as NAME@VERSION.
 
-    With --server URL (a client command) the key is checked with the server first, then every
-    file is checked and staged locally, uploaded and committed on the server, which verifies
-    every shard again. Without --server (an operator command) the version is written to this
-    machine's catalog and store (HELDOUT_DATA_DIR, HELDOUT_STORAGE_*), which must exist.
-    Either way a failure publishes nothing; --visibility applies from the start.
+    --server URL (client): key checked first, files checked, staged, uploaded, re-verified and
+    committed by the server. Without it (operator): into this machine's existing catalog and
+    store. A failure publishes nothing; --visibility applies from the start.
     """
-    access = ({"visibility": visibility} if visibility else {}) | read_terms(terms_file,
-                                                                            terms_version)
+    access = {"visibility": visibility} if visibility else {}
+    access |= read_terms(terms_file, terms_version)
     client = _client_for(server, token, owner)
     with client if client is not None else nullcontext():
         if client is not None:
