@@ -145,6 +145,6 @@ def test_a_fresh_catalog_is_rebuilt_from_the_bucket_alone(
     services.close()
     again = json.loads(runner.invoke(app, ["db", "reindex", "--json"]).output)
     assert again["versions_removed"] == 1
-    rows = json.loads(runner.invoke(app, ["datasets", "list", "--json"]).output)
+    rows = json.loads(runner.invoke(app, ["datasets", "list", "--local", "--json"]).output)
     assert [(r["name"], r["latest_version"]) for r in rows] == [("other", "2.0.0"),
                                                                ("tiny", "1.0.0")]
