@@ -37,12 +37,12 @@ def test_an_old_version_reindexes_shows_and_serves(tmp_path: Path) -> None:
     runner = CliRunner()
     reindexed = runner.invoke(app, ["db", "reindex", "--json"], env=env)
     assert reindexed.exit_code == 0, reindexed.output
-    shown = runner.invoke(app, ["datasets", "show", "tiny", "--json"], env=env)
+    shown = runner.invoke(app, ["datasets", "show", "tiny", "--local", "--json"], env=env)
     assert shown.exit_code == 0, shown.output
     body = json.loads(shown.stdout)
     assert body["held_out_labels_public"] is False
     assert "republish" in body["private_report"]["missing"]
-    table = runner.invoke(app, ["datasets", "show", "tiny"], env=env)
+    table = runner.invoke(app, ["datasets", "show", "tiny", "--local"], env=env)
     assert table.exit_code == 0 and "Private ingest report" in table.output
     with TestClient(create_app(settings)) as client:
         version = client.get("/api/v1/datasets/tiny").json()["versions"][0]

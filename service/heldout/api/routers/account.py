@@ -6,11 +6,11 @@ from fastapi import APIRouter, Depends
 
 from heldout.accounts.roles import Principal
 from heldout.accounts.users import team_names
-from heldout.api.deps import get_services, require_user
+from heldout.api.deps import AuthFirstRoute, get_services, require_user
 from heldout.api.schemas.account import WhoAmI
 from heldout.services import Services
 
-router = APIRouter(prefix="/api/v1", tags=["account"])
+router = APIRouter(prefix="/api/v1", tags=["account"], route_class=AuthFirstRoute)
 
 
 @router.get("/whoami", response_model=WhoAmI, summary="The user of the API key sent")

@@ -13,14 +13,15 @@ from sqlalchemy.orm import Session
 
 from heldout.accounts import access, users
 from heldout.accounts.roles import Principal
-from heldout.api.deps import audit_request, get_services, require_user
+from heldout.api.deps import AuthFirstRoute, audit_request, get_services, require_user
 from heldout.api.params import NAME, SEMVER
 from heldout.api.schemas.manage import DatasetChanges, DatasetSettings, Grant, Yank
 from heldout.catalog import lifecycle
 from heldout.catalog.models import Dataset, User, iso
 from heldout.services import Services
 
-router = APIRouter(prefix="/api/v1", tags=["managing datasets"])
+router = APIRouter(prefix="/api/v1", tags=["managing datasets"],
+                   route_class=AuthFirstRoute)
 
 
 def _settings(session: Session, dataset: Dataset) -> DatasetSettings:
