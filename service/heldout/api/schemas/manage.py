@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from pydantic import Field, model_validator
+from pydantic import ConfigDict, Field, StrictBool, model_validator
 
 from heldout.api.schemas.common import ApiModel
 
@@ -17,7 +17,7 @@ class DatasetChanges(ApiModel):
     terms_text: str | None = Field(None, description="terms users accept (gated datasets)")
     title: str | None = Field(None, max_length=200)
     description: str | None = Field(None, max_length=20_000)
-    deprecated: bool | None = Field(None, description="true: deprecate (needs a message)")
+    deprecated: StrictBool | None = Field(None, description="true: deprecate (needs a message)")
     deprecation_message: str | None = Field(None, description="why, and what to use instead")
     latest: str | None = Field(None, description="pin `latest` to this version (a pre-release "
                                                  "too); null: back to the newest release")
@@ -25,6 +25,12 @@ class DatasetChanges(ApiModel):
 
 class Grant(ApiModel):
     """A user or a team allowed to read a private dataset (exactly one of the two)."""
+
+    model_config = ConfigDict(from_attributes=True, populate_by_name=True, json_schema_extra={
+        "oneOf": [
+            {"required": ["user"], "properties": {"user": {"type": "string"}}},
+            {"required": ["team"], "properties": {"team": {"type": "string"}}},
+        ]})
 
     user: str | None = None
     team: str | None = None
