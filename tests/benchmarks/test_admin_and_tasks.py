@@ -148,7 +148,12 @@ def test_speech_benchmark_with_filter(local_bench: BenchApi) -> None:
     part = truth.take(keep)
     texts = part.column("text").to_pylist()
     hyp = [t if i % 2 else t.split()[0] for i, t in enumerate(texts)]
-    r = local_bench.submit("toy-asr", csv_predictions(part, "text", hyp))
+    # Participants can't tell which rows the filter selects: they predict every row of the
+    # split, and the rows outside the filter are ignored, not scored.
+    all_text = truth.column("text").to_pylist()
+    for position, text in zip(keep, hyp, strict=True):
+        all_text[position] = text
+    r = local_bench.submit("toy-asr", csv_predictions(truth, "text", all_text))
     assert r.status_code == 202, r.text
     drain(local_bench.services)
     doc = local_bench.api.client.get(f"/api/v1/submissions/{r.json()['id']}",
@@ -157,17 +162,16 @@ def test_speech_benchmark_with_filter(local_bench: BenchApi) -> None:
     assert 0 < doc["scores"]["public"]["metrics"]["wer"] < 1
     board = local_bench.api.client.get("/api/v1/benchmarks/toy-asr/leaderboard").json()
     assert board["direction"] == "lower-is-better"
-    # Participants can't tell which rows the filter selects: predictions for every row of the
-    # split are accepted, and the rows outside the filter are ignored, not scored.
+    # Leaving rows out is refused, and the answer names rows of the whole split, so it can't
+    # tell which rows the filter selects (here: exactly the ones the file left out).
+    r = local_bench.submit("toy-asr", csv_predictions(part, "text", texts))
+    assert r.status_code == 422, r.text
+    problem = r.json()["errors"][0]
+    assert problem["kind"] == "missing_ids" and problem["count"] == len(truth) - len(keep)
+    left_out = {truth.column("id")[i].as_py() for i in range(len(truth)) if i not in keep}
+    assert set(problem["first"]) <= left_out
     whole = csv_predictions(truth, "text", truth.column("text").to_pylist())
-    r = local_bench.submit("toy-asr", whole)
-    assert r.status_code == 202, r.text
-    drain(local_bench.services)
-    doc = local_bench.api.client.get(f"/api/v1/submissions/{r.json()['id']}",
-                                     headers=local_bench.api.auth("alice")).json()
-    assert doc["scores"]["public"]["n"] == len(keep)
-    assert doc["scores"]["public"]["metrics"]["wer"] == 0
-    stranger = csv_predictions(part, "text", texts).replace(b"\n", b"\nnot-in-split,x\n", 1)
+    stranger = whole.replace(b"\n", b"\nnot-in-split,x\n", 1)
     r = local_bench.submit("toy-asr", stranger)  # an id that is not in the split at all
     assert r.status_code == 422 and r.json()["errors"][0]["kind"] == "unknown_ids"
     assert WORDS  # the texts come from WORDS

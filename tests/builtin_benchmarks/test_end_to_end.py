@@ -121,7 +121,7 @@ def test_invalid_files_are_refused_with_the_problem_named(live: Live, benchmark:
     with client_of(live, "bob") as bob:
         doc = bob.benchmark(benchmark)
         exp = expected(live.services, doc)
-        good = noisy_predictions(exp, np.random.default_rng(1))
+        good = with_other_ids(exp, noisy_predictions(exp, np.random.default_rng(1)))
         for case, (columns, word) in _bad_files(exp, good).items():
             path = write_jsonl(tmp_path / f"{case}.jsonl", columns)
             with pytest.raises(InvalidInput) as caught:
@@ -154,9 +154,10 @@ def test_benchmark_documents_carry_the_dataset_warning(live: Live) -> None:
 def test_competition_final_selection_and_reveal(live: Live, tmp_path: Path) -> None:
     with client_of(live, "bob") as bob, client_of(live, "root") as root:
         exp = expected(live.services, bob.benchmark(CHALLENGE))
-        perfect = write_csv(tmp_path / "perfect.csv", {"id": exp.truth["id"],
-                                                       "text": exp.truth["text"]})
-        noisy = write_csv(tmp_path / "noisy.csv", noisy_predictions(exp, np.random.default_rng(3)))
+        perfect = write_csv(tmp_path / "perfect.csv", with_other_ids(
+            exp, {"id": exp.truth["id"], "text": exp.truth["text"]}))
+        noisy = write_csv(tmp_path / "noisy.csv", with_other_ids(
+            exp, noisy_predictions(exp, np.random.default_rng(3))))
         first = bob.submit(CHALLENGE, perfect, "perfect")
         second = bob.submit(CHALLENGE, noisy, "noisy")
         with pytest.raises(Forbidden):

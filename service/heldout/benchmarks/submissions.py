@@ -112,7 +112,8 @@ def _validate(services: Services, spec: BenchmarkSpec, phase: str, upload: IO[by
     config = score_config(spec, services.settings.max_prediction_bytes, resamples=0)
     table, _ = read_predictions(cast(BinaryIO, upload), name=filename,
                                 max_bytes=config.max_bytes)
-    score(spec.task, truth, in_scope(services, spec, split, truth, table), config, name=filename)
+    score(spec.task, truth, in_scope(services, spec, split, truth, table, filename), config,
+          name=filename)
     upload.seek(0)
 
 
