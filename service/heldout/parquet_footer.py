@@ -4,7 +4,6 @@ and the ``id`` column of an untrusted file with bounded memory."""
 from __future__ import annotations
 
 import hashlib
-import io
 from collections.abc import Iterator
 from typing import Any
 
@@ -15,6 +14,7 @@ import pyarrow.parquet as pq
 
 from heldout.errors import IntegrityError
 from heldout.storage.base import ObjectStore
+from heldout.storage.rangefile import RangeFile
 
 MAGIC = b"PAR1"
 
@@ -45,39 +45,7 @@ ID_CHUNK_SLACK = 64 * 1024  # page headers, levels, a dictionary of short ids
 MAX_HELD_OUT_ROWS = 20_000_000
 
 
-class StoreFile(io.RawIOBase):
-    """A seekable read-only file over one stored object (ranged GETs; never the whole
-    object in memory), for pyarrow to read only the column chunks it needs."""
-
-    def __init__(self, store: ObjectStore, key: str, size: int) -> None:
-        self._store, self._key, self._size, self._pos = store, key, size, 0
-
-    def readable(self) -> bool:
-        return True
-
-    def seekable(self) -> bool:
-        return True
-
-    def tell(self) -> int:
-        return self._pos
-
-    def seek(self, offset: int, whence: int = io.SEEK_SET) -> int:
-        base = {io.SEEK_SET: 0, io.SEEK_CUR: self._pos, io.SEEK_END: self._size}[whence]
-        self._pos = max(0, base + offset)
-        return self._pos
-
-    def read(self, size: int | None = -1) -> bytes:
-        if self._pos >= self._size:
-            return b""
-        want = self._size - self._pos if size is None or size < 0 else size
-        data = self._store.get_range(self._key, self._pos, min(want, self._size - self._pos))
-        self._pos += len(data)
-        return data
-
-    def readinto(self, buffer: Any) -> int:
-        data = self.read(len(buffer))
-        buffer[: len(data)] = data
-        return len(data)
+StoreFile = RangeFile  # the one ranged-GET file over a stored object (storage.rangefile)
 
 
 def check_id_footer(meta: pq.FileMetaData, key: str) -> int:
