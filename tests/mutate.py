@@ -81,16 +81,58 @@ def statuses(folder: Path) -> dict[str, str]:
     return dict(line.strip().rsplit(": ", 1) for line in out.splitlines() if ": " in line)
 
 
+_DIFFS = """
+import sys
+from mutmut.__main__ import SourceFileMutationData, walk_mutatable_files
+from mutmut.mutation.diff_apply import get_diff_for_mutant
+wanted = set(sys.argv[1:])
+for path in walk_mutatable_files():
+    data = SourceFileMutationData(path=path)
+    data.load()
+    for name in sorted(wanted & set(data.exit_code_by_key)):
+        print(get_diff_for_mutant(name, path=path) + "\\n")
+"""
+
+
+EQUIVALENTS = ROOT / "tests" / "mutation_equivalents"
+
+
+def equivalents(module: str) -> dict[str, str]:
+    """Mutants of ``module`` reviewed as equivalent (no observable change), with the reason.
+
+    Read from ``tests/mutation_equivalents/<module>*.toml``: one ``"mutant name" = "why"`` per
+    line under ``[equivalent]``. A listed mutant that a test kills is simply killed.
+    """
+    found: dict[str, str] = {}
+    for path in sorted(EQUIVALENTS.glob(f"{module}*.toml")):
+        found.update(tomllib.loads(path.read_text("utf-8")).get("equivalent", {}))
+    return found
+
+
+def survivor_diffs(module: str, folder: Path) -> int:
+    """Print the diff of every surviving (or untested) mutant not reviewed as equivalent."""
+    reviewed = equivalents(module)
+    names = [n for n, s in statuses(folder).items()
+             if s in ("survived", "no tests") and n not in reviewed]
+    return subprocess.call([sys.executable, "-c", _DIFFS, *names], cwd=folder)
+
+
 def summary(module: str, folder: Path) -> str:
-    """One line: killed / tested, with the other statuses counted."""
+    """One line: killed / non-equivalent mutants, with the other statuses counted.
+
+    Untested mutants count as survivors; survivors listed as equivalent leave the denominator.
+    """
+    reviewed = equivalents(module)
     counts: dict[str, int] = {}
-    for status in statuses(folder).values():
+    for name, status in statuses(folder).items():
+        if status in ("survived", "no tests") and name in reviewed:
+            status = "equivalent"
         counts[status] = counts.get(status, 0) + 1
     killed = counts.get("killed", 0) + counts.get("timeout", 0)
-    tested = killed + counts.get("survived", 0)
+    tested = killed + counts.get("survived", 0) + counts.get("no tests", 0)
     share = f"{100 * killed / tested:.1f}%" if tested else "n/a"
     others = ", ".join(f"{n} {s}" for s, n in sorted(counts.items()))
-    return f"{module}: {killed}/{tested} killed ({share}); {others}"
+    return f"{module}: {killed}/{tested} non-equivalent mutants killed ({share}); {others}"
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -100,6 +142,8 @@ def main(argv: list[str] | None = None) -> int:
                         help=f"one of: {', '.join(modules)} (default: all)")
     parser.add_argument("--results", action="store_true",
                         help="list the surviving mutants of the last run instead of running")
+    parser.add_argument("--diffs", action="store_true",
+                        help="print the diffs of the surviving mutants of the last run")
     parser.add_argument("--summary", action="store_true",
                         help="print killed/tested per module from the last run")
     parser.add_argument("--rerun-survivors", action="store_true",
@@ -111,6 +155,9 @@ def main(argv: list[str] | None = None) -> int:
         folder = prepare(module)
         if args.results:
             status |= mutmut(folder, "results")
+            continue
+        if args.diffs:
+            status |= survivor_diffs(module, folder)
             continue
         if args.summary:
             print(summary(module, folder))
