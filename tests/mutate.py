@@ -90,7 +90,7 @@ for path in walk_mutatable_files():
     data = SourceFileMutationData(path=path)
     data.load()
     for name in sorted(wanted & set(data.exit_code_by_key)):
-        print(get_diff_for_mutant(name, path=path) + "\\n")
+        print(f"# {name}\\n" + get_diff_for_mutant(name, path=path) + "\\n")
 """
 
 
