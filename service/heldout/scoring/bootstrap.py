@@ -12,7 +12,8 @@ by looping in Python over resamples:
 * speech -- utterances are resampled and WER/MER/WIL/CER are recomputed *pooled* from the
   per-utterance H/S/D/I counts (a weight matrix times the count matrix).
 * verification -- trials are resampled as integer weights on the once-sorted scores; the
-  ROC, EER and minDCF follow from weighted cumulative sums.
+  ROC, EER and minDCF follow from weighted cumulative sums. A resample that drew no target
+  or no non-target trial has neither (NaN, left out of the interval).
 
 The interval is the percentile interval (``numpy.percentile``, linear) at the given
 confidence, 95% by default. The paired bootstrap uses the same resamples for both
@@ -124,7 +125,7 @@ def verification_statistic(
     order = np.argsort(-scores, kind="mergesort")
     y = np.asarray(labels, dtype=np.float64)[order]
     s = scores[order]
-    last = np.r_[np.flatnonzero(np.diff(s)), s.size - 1]
+    last = np.r_[np.flatnonzero(s[1:] != s[:-1]), s.size - 1]  # as roc_points: inf == inf
     n = s.size
     default = min(c_miss * p_target, c_fa * (1.0 - p_target))
 
@@ -134,16 +135,17 @@ def verification_statistic(
         fp = np.cumsum(w * (1.0 - y), axis=1)[:, last]
         zeros = np.zeros((w.shape[0], 1))
         tp, fp = np.hstack([zeros, tp]), np.hstack([zeros, fp])
+        # A resample without target (or without non-target) trials has no EER and no minDCF:
+        # its P_miss (or P_fa) row is NaN, and so is every value computed from it.
         with np.errstate(divide="ignore", invalid="ignore"):
             p_miss = 1.0 - tp / tp[:, -1:]
             p_fa = fp / fp[:, -1:]
         diff = p_miss - p_fa
-        i = np.argmax(diff <= EQUAL_TOL, axis=1)
+        i = np.argmax(diff <= EQUAL_TOL, axis=1)  # >= 1 (diff is 1 at reject-all) unless NaN
         rows = np.arange(w.shape[0])
-        prev = np.maximum(i - 1, 0)
-        d0, d1 = diff[rows, prev], diff[rows, i]
-        with np.errstate(divide="ignore", invalid="ignore"):
-            t = np.where((i == 0) | (d1 >= 0), 1.0, np.minimum(1.0, d0 / (d0 - d1)))
+        prev = i - 1
+        d0, d1 = diff[rows, prev], diff[rows, i]  # d0 > EQUAL_TOL >= d1: no division by 0
+        t = np.where(d1 >= 0, 1.0, np.minimum(1.0, d0 / (d0 - d1)))
         eer = p_fa[rows, prev] + t * (p_fa[rows, i] - p_fa[rows, prev])
         dcf = (c_miss * p_miss * p_target + c_fa * p_fa * (1.0 - p_target)).min(axis=1)
         return {"eer": eer, "min_dcf": dcf / default}
