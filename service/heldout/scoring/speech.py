@@ -40,7 +40,9 @@ from heldout.scoring.results import Alignments, ErrorCounts, SpeechResult
 
 IntArray = NDArray[np.int64]
 _SURROGATES = 0xD800
-_MAX_CODES = 0x110000 - 0x800
+# Word ids k map to code points k + 1, skipping the 0x800 surrogates: codes 1..0x10FFFF
+# hold 0x110000 - 0x800 - 1 words (one more would need code point 0x110000).
+_MAX_CODES = 0x110000 - 0x800 - 1
 
 
 # Python's whitespace (str.isspace / re ``\s``), spelled out for RE2 and utf8_trim.
