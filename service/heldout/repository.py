@@ -129,16 +129,19 @@ class DatasetRepository:
             return releases[0]
         check_version(version)
         if not self.stores.public.exists(layout.manifest_key(name, version)):
-            raise NotFound(f"dataset {name}@{version} does not exist (or is not committed)")
+            raise NotFound(_not_committed(name, version))
         return version
 
     def manifest(self, name: str, version: str = "latest") -> Manifest:
         """The committed manifest of ``name@version``."""
-        resolved = self.resolve_version(name, version)
+        if version == "latest":
+            version = self.resolve_version(name, version)
+        check_name(name)
+        check_version(version)
         try:
-            data = self.stores.public.get_bytes(layout.manifest_key(name, resolved))
+            data = self.stores.public.get_bytes(layout.manifest_key(name, version))
         except ObjectNotFound as exc:
-            raise NotFound(f"dataset {name}@{resolved} does not exist") from exc
+            raise NotFound(_not_committed(name, version)) from exc
         return Manifest.from_json(data)
 
     def report(self, name: str, version: str = "latest") -> dict[str, Any]:
@@ -732,6 +735,10 @@ def _digest(info: ObjectInfo) -> str:
     if not info.sha256:
         raise IntegrityError(f"{info.key}: the store returned no sha256 for the upload")
     return info.sha256
+
+
+def _not_committed(name: str, version: str) -> str:
+    return f"dataset {name}@{version} does not exist (or is not committed)"
 
 
 def _public_row(row: dict[str, Any], public_features: Features) -> dict[str, Any]:

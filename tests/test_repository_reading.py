@@ -1,0 +1,96 @@
+"""Reading committed datasets: which names and versions exist, what ``latest`` stands for, and
+the private ingest report, as a reader of the repository sees them."""
+
+from __future__ import annotations
+
+import pytest
+
+from heldout import layout
+from heldout.errors import NotFound
+from heldout.repository import DatasetRepository
+from heldout.storage.base import Stores
+from tests.helpers import image_features, image_rows, metadata, publish_tiny
+
+
+def publish_train_only(repo: DatasetRepository, name: str, version: str) -> None:
+    draft = repo.create_draft(name, version, features=image_features(), metadata=metadata())
+    draft.write_split("train", image_rows("train", 3))
+    draft.commit()
+
+
+def test_list_datasets_names_each_committed_dataset_once_in_order(local_stores: Stores) -> None:
+    repo = DatasetRepository(local_stores)
+    assert repo.list_datasets() == []
+    publish_train_only(repo, "zebra", "1.0.0")
+    publish_train_only(repo, "apple", "1.0.0")
+    publish_train_only(repo, "apple", "1.1.0")
+    repo.create_draft("drafted", "1.0.0", features=image_features(), metadata=metadata())
+    assert repo.list_datasets() == ["apple", "zebra"]
+
+
+def test_latest_is_the_newest_release_and_ignores_prereleases(local_stores: Stores) -> None:
+    repo = DatasetRepository(local_stores)
+    publish_train_only(repo, "pre", "1.0.0")
+    publish_train_only(repo, "pre", "2.0.0-rc.1")
+    assert repo.resolve_version("pre") == "1.0.0"
+    assert repo.manifest("pre").version == "1.0.0"
+    assert repo.manifest("pre", "2.0.0-rc.1").version == "2.0.0-rc.1"
+
+
+def test_only_prereleases_leave_latest_undefined_and_say_how_to_ask(
+    local_stores: Stores,
+) -> None:
+    repo = DatasetRepository(local_stores)
+    publish_train_only(repo, "early", "0.9.0-beta.1")
+    publish_train_only(repo, "early", "1.0.0-rc.1")
+    with pytest.raises(NotFound) as caught:
+        repo.resolve_version("early")
+    assert str(caught.value) == (
+        "dataset 'early' has no release to call latest (versions: 1.0.0-rc.1, 0.9.0-beta.1); "
+        "pre-releases and yanked versions are never latest: ask for one by number "
+        "(early@VERSION), or its owner can pin one with "
+        "`heldout datasets manage early --latest VERSION`")
+    assert repo.resolve_version("early", "0.9.0-beta.1") == "0.9.0-beta.1"
+
+
+def test_unknown_datasets_and_versions_are_named_in_the_error(local_stores: Stores) -> None:
+    repo = DatasetRepository(local_stores)
+    with pytest.raises(NotFound, match=r"^dataset 'nothing' does not exist \(no committed"):
+        repo.manifest("nothing")
+    publish_train_only(repo, "some", "1.0.0")
+    for call in (lambda: repo.manifest("some", "1.0.1"),
+                 lambda: repo.resolve_version("some", "1.0.1")):
+        with pytest.raises(NotFound) as caught:
+            call()
+        assert str(caught.value) == "dataset some@1.0.1 does not exist (or is not committed)"
+
+
+def test_a_draft_version_is_not_readable_until_committed(local_stores: Stores) -> None:
+    repo = DatasetRepository(local_stores)
+    publish_train_only(repo, "drafty", "1.0.0")
+    repo.create_draft("drafty", "1.1.0", features=image_features(), metadata=metadata())
+    assert repo.manifest("drafty").version == "1.0.0"
+    with pytest.raises(NotFound, match=r"drafty@1\.1\.0 does not exist"):
+        repo.manifest("drafty", "1.1.0")
+
+
+def test_report_is_the_asked_versions_private_report(local_stores: Stores) -> None:
+    repo = DatasetRepository(local_stores)
+    publish_tiny(repo, "reported", "1.0.0")
+    publish_tiny(repo, "reported", "1.1.0")
+    assert repo.report("reported")["version"] == "1.1.0"
+    old = repo.report("reported", "1.0.0")
+    assert old["version"] == "1.0.0" and old["name"] == "reported"
+    assert not local_stores.public.exists(layout.report_key("reported", "1.0.0"))
+
+
+def test_a_version_without_a_report_gets_a_stub_that_says_so(local_stores: Stores) -> None:
+    repo = DatasetRepository(local_stores)
+    publish_tiny(repo, "legacy", "1.0.0")
+    local_stores.private.delete(layout.report_key("legacy", "1.0.0"))
+    assert repo.report("legacy", "1.0.0") == {
+        "format": "heldout.ingest-report/1",
+        "name": "legacy", "version": "1.0.0",
+        "missing": "published before private ingest reports existed; republish the version "
+                   "to get one"}
+    assert repo.report("legacy")["version"] == "1.0.0"
