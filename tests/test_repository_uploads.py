@@ -11,7 +11,7 @@ import pyarrow as pa
 import pytest
 
 from heldout import layout, repository
-from heldout.errors import InvalidInput
+from heldout.errors import IntegrityError, InvalidInput
 from heldout.repository import DatasetRepository, Draft
 from heldout.storage.base import Stores
 from tests.helpers import image_features, image_rows, metadata
@@ -120,3 +120,16 @@ def test_write_split_reports_each_row_as_it_is_read(local_stores: Stores) -> Non
     seen: list[int] = []
     info = draft.write_split("train", image_rows("train", 7), on_row=lambda: seen.append(1))
     assert len(seen) == 7 and info.num_rows == 7
+
+
+def test_a_ready_made_split_with_a_repeated_public_id_is_refused_at_commit(
+    local_stores: Stores,
+) -> None:
+    draft = make_draft(local_stores)
+    ids = [*TEST_IDS[:5], TEST_IDS[0]]
+    rows = [{**row, "id": ids[i]} for i, row in enumerate(image_rows("test", 6))]
+    draft.upload_shard("test-00000-of-00001.parquet", public_shard(rows, image_features()))
+    draft.upload_labels("test", ["label"], labels_file(TEST_IDS[:5]))
+    with pytest.raises(IntegrityError) as caught:
+        draft.commit()
+    assert str(caught.value) == "split 'test': ids are not unique"

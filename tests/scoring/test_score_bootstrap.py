@@ -249,3 +249,61 @@ def test_paired_bootstrap_defaults_and_same_resamples_for_both() -> None:
     assert seeded.delta_intervals["accuracy"].low == seeded.delta_intervals["accuracy"].high == 0
     assert (seeded.delta_intervals["accuracy"].resamples,
             seeded.delta_intervals["accuracy"].seed) == (50, 7)
+
+
+def _verification_pair() -> tuple[dict[str, list], pa.Table, pa.Table]:
+    # 2 targets among 22 trials: about one resample in eight draws no target at all
+    ids = [str(i) for i in range(22)]
+    labels = [1, 1] + [0] * 20
+    perfect = [0.9, 0.8] + [0.1 * i / 20 for i in range(20)]
+    inverted = [-s for s in perfect]
+    return ({"id": ids, "label": labels}, pa.table({"id": ids, "score": perfect}),
+            pa.table({"id": ids, "score": inverted}))
+
+
+def test_resamples_without_a_value_do_not_count_against_a() -> None:
+    truth, perfect, inverted = _verification_pair()
+    cmp = compare("verification", truth, perfect, inverted, {"resamples": 300, "seed": 2})
+    assert cmp.delta == {"eer": -1.0, "min_dcf": pytest.approx(-1.0)}
+    assert cmp.p_a_better == {"eer": 1.0, "min_dcf": 1.0}  # in every resample with a target
+    assert cmp.delta_intervals["eer"].low == cmp.delta_intervals["eer"].high == -1.0
+    back = compare("verification", truth, inverted, perfect, {"resamples": 300, "seed": 2})
+    assert back.p_a_better == {"eer": 0.0, "min_dcf": 0.0}
+    same = compare("verification", truth, perfect, perfect, {"resamples": 300, "seed": 2})
+    assert same.p_a_better == {"eer": 0.5, "min_dcf": 0.5}
+
+
+def test_compare_on_two_trials_does_not_warn() -> None:
+    truth = {"id": ["t", "n"], "label": [1, 0]}
+    a = pa.table({"id": ["t", "n"], "score": [0.9, 0.1]})
+    b = pa.table({"id": ["t", "n"], "score": [0.1, 0.9]})
+    for seed in range(4):  # half of all resamples draw one kind of trial only
+        with warnings.catch_warnings():
+            warnings.simplefilter("error")
+            cmp = compare("verification", truth, a, b, {"resamples": 3, "seed": seed})
+        assert cmp.delta["eer"] == -1.0
+        p = cmp.p_a_better["eer"]
+        assert p == 1.0 or np.isnan(p)  # NaN: none of the 3 resamples drew both kinds
+
+
+def test_paired_metric_without_any_value_has_no_probability() -> None:
+    def nothing(idx: IntArray) -> dict[str, np.ndarray]:
+        return {"m": np.full(idx.shape[0], np.nan)}
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        cmp = paired_bootstrap("verification", nothing, nothing, 3, frozenset(), 5, 0)
+    assert np.isnan(cmp.p_a_better["m"])
+    assert cmp.to_dict()["p_a_better"] == {"m": None}
+
+
+def test_interval_of_a_metric_without_any_value_is_nan_without_warning() -> None:
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        out = intervals({"m": np.full(4, np.nan), "e": np.array([]), "k": np.array([np.nan, 2.0])},
+                        0.95, 4, 1)
+    assert np.isnan(out["m"].low) and np.isnan(out["m"].high)
+    assert np.isnan(out["e"].low) and np.isnan(out["e"].high)
+    assert out["k"].low == out["k"].high == 2.0
+    assert out["m"].to_dict() == {"low": None, "high": None, "confidence": 0.95, "resamples": 4,
+                                  "seed": 1}

@@ -17,7 +17,8 @@ by looping in Python over resamples:
 
 The interval is the percentile interval (``numpy.percentile``, linear) at the given
 confidence, 95% by default. The paired bootstrap uses the same resamples for both
-submissions; ``P(A beats B)`` counts ties as one half.
+submissions; ``P(A beats B)`` counts ties as one half. Resamples in which a metric has no
+value (NaN) are left out of its interval and of its ``P(A beats B)``.
 """
 
 from __future__ import annotations
@@ -171,8 +172,11 @@ def intervals(
     alpha = (1.0 - confidence) / 2.0
     out = {}
     for name, values in samples.items():
-        with np.errstate(all="ignore"):
-            lo, hi = np.nanpercentile(values, [100 * alpha, 100 * (1 - alpha)])
+        drawn = values[~np.isnan(values)]
+        lo = hi = np.nan  # no resample gave the metric a value
+        if drawn.size:
+            with np.errstate(all="ignore"):
+                lo, hi = np.percentile(drawn, [100 * alpha, 100 * (1 - alpha)])
         out[name] = Interval(float(lo), float(hi), confidence, resamples, seed)
     return out
 
@@ -202,9 +206,10 @@ def paired_bootstrap(
     p_better: dict[str, float] = {}
     delta_samples: dict[str, FloatArray] = {}
     for name in a:
-        va, vb = a[name], b[name]
+        drawn = ~(np.isnan(a[name]) | np.isnan(b[name]))  # NaN: no value in that resample
+        va, vb = a[name][drawn], b[name][drawn]
         better = va < vb if name in lower_is_better else va > vb
-        p_better[name] = float(np.mean(better) + 0.5 * np.mean(va == vb))
+        p_better[name] = float(np.mean(better) + 0.5 * np.mean(va == vb)) if va.size else np.nan
         delta_samples[name] = va - vb
     full_idx = np.arange(n, dtype=np.int64)[None, :]
     ma, mb = stat_a(full_idx), stat_b(full_idx)

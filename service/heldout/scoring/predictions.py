@@ -134,15 +134,17 @@ def _open(source: Source, name: str | None, max_bytes: int) -> tuple[pa.NativeFi
 
 
 def _csv_header(handle: pa.NativeFile) -> list[str]:
+    """The column names: the first CSV record in the first MiB (a quoted name may hold a
+    line break; lines may end in CR, LF or CRLF, as pyarrow reads them)."""
     import csv
 
     handle.seek(0)
-    line = handle.read(1 << 20).split(b"\n", 1)[0].decode("utf-8-sig", errors="replace")
+    text = handle.read(1 << 20).decode("utf-8-sig", errors="replace")
     handle.seek(0)
-    return next(csv.reader(io.StringIO(line)), [])
+    return next(csv.reader(io.StringIO(text, newline="")), [])
 
 
-def _read_batches(handle: pa.NativeFile, fmt: str, name: str) -> pa.Table:
+def _read_batches(handle: pa.NativeFile, fmt: str) -> pa.Table:
     if fmt == "parquet":
         pf = pq.ParquetFile(handle)
         return pa.Table.from_batches(list(pf.iter_batches(batch_size=65536)), pf.schema_arrow)
@@ -175,7 +177,8 @@ def read_predictions(
     handle, label, head = _open(source, name, max_bytes)
     fmt = _detect_format(head, label, fmt)
     try:
-        table = _read_batches(handle, fmt, label)
+        table = _read_batches(handle, fmt)
+        table.column_names  # noqa: B018  (a column name that is not UTF-8 raises here)
     except (pa.ArrowInvalid, pa.ArrowNotImplementedError, UnicodeDecodeError) as exc:
         raise PredictionError(
             f"{label}: not a readable {fmt.upper()} file: {exc}", file=label, format=fmt
@@ -262,7 +265,8 @@ def _float_column(
         return list(dict.fromkeys((parents[mask] + 1).tolist()))[:FIRST]
 
     if pa.types.is_string(arr.type) or pa.types.is_large_string(arr.type):
-        bad = ~pc.match_substring_regex(arr, _NUMBER).fill_null(False).to_numpy(
+        # a null is not a bad number: it is reported as a null below, like in numeric columns
+        bad = ~pc.match_substring_regex(arr, _NUMBER).fill_null(True).to_numpy(
             zero_copy_only=False
         )
         if bad.any():
@@ -559,12 +563,13 @@ def classification_predictions(
         _check_probabilities(scores, tolerance, problems)
     problems.raise_if_any()
     assert labels is not None
-    take = np.maximum(join.row, 0)
-    y_pred = np.where(join.missing, -1, labels[take])
+    found = ~join.missing
+    y_pred = np.full(len(join.row), -1, dtype=np.int64)
+    y_pred[found] = labels[join.row[found]]
     aligned = None
     if scores is not None:
-        aligned = scores[take]
-        aligned[join.missing] = 1.0 / c
+        aligned = np.full((len(join.row), c), 1.0 / c)
+        aligned[found] = scores[join.row[found]]
     return ClassificationPredictions(y_pred, aligned, join.n_missing)
 
 
