@@ -16,8 +16,8 @@ from __future__ import annotations
 
 import csv
 import io
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
 from typing import Any
 
 from sqlalchemy import func, select
@@ -161,14 +161,37 @@ def _check_view(row: Benchmark, spec: BenchmarkSpec, view: str, admin: bool) -> 
                             "competition ends or an admin reveals it")
 
 
+@dataclass
+class Board:
+    """A leaderboard document and its renderings (JSON bytes, CSV), cached together."""
+
+    doc: dict[str, Any]
+    renders: dict[str, bytes] = field(default_factory=dict)
+
+
 def leaderboard(services: Services, benchmark_id: str, view: str = "public",
                 admin: bool = False) -> dict[str, Any]:
     """The leaderboard document of a benchmark (cached until something changes)."""
+    return _board(services, benchmark_id, view, admin).doc
+
+
+def rendered(services: Services, benchmark_id: str, view: str, admin: bool, form: str,
+             render: Callable[[dict[str, Any]], bytes]) -> tuple[dict[str, Any], bytes]:
+    """The leaderboard and ``render(doc)``, kept with the cached document so that repeated
+    reads of an unchanged board skip rendering; ``form`` names the rendering."""
+    board = _board(services, benchmark_id, view, admin)
+    out = board.renders.get(form)
+    if out is None:
+        out = board.renders[form] = render(board.doc)
+    return board.doc, out
+
+
+def _board(services: Services, benchmark_id: str, view: str, admin: bool) -> Board:
     with services.catalog.session() as session:
         row, spec = find(session, benchmark_id)
         _check_view(row, spec, view, admin)
         key = (*_fingerprint(session, row), view)
-        cached: dict[str, Any] | None = _BOARDS.get(services.catalog, key)
+        cached: Board | None = _BOARDS.get(services.catalog, key)
         if cached is not None:
             return cached
         ranked, counts = _entries(session, row, spec, view)
@@ -185,8 +208,9 @@ def leaderboard(services: Services, benchmark_id: str, view: str = "public",
                     for i, (c, t) in enumerate(zip(ranked, ties, strict=True))],
         "warnings": warnings_of(row),
     }
-    _BOARDS.put(services.catalog, key, doc)
-    return doc
+    board = Board(doc)
+    _BOARDS.put(services.catalog, key, board)
+    return board
 
 
 def _challenge(spec: BenchmarkSpec, row: Benchmark,

@@ -115,12 +115,20 @@ def get_leaderboard(benchmark_id: str = BENCHMARK,
                     services: Services = Depends(get_services)) -> Any:
     """No account needed. ``view=private`` once the competition is over or revealed
     (admins any time)."""
-    doc = boards.leaderboard(services, benchmark_id, view,
-                             admin=bool(user and user.is_admin))
+    admin = bool(user and user.is_admin)
     if format == "csv":
-        return Response(boards.to_csv(doc), media_type="text/csv; charset=utf-8", headers={
+        doc, body = boards.rendered(services, benchmark_id, view, admin, "csv",
+                                    lambda d: boards.to_csv(d).encode())
+        return Response(body, media_type="text/csv; charset=utf-8", headers={
             "Content-Disposition": f'attachment; filename="{doc["benchmark"]}-{view}.csv"'})
-    return doc
+    _, body = boards.rendered(services, benchmark_id, view, admin, "json", _leaderboard_json)
+    return Response(body, media_type="application/json")
+
+
+def _leaderboard_json(doc: dict[str, Any]) -> bytes:
+    """The response body, checked against the response model once per board change (a cached
+    board is served as these bytes, without validating it again)."""
+    return Leaderboard.model_validate(doc).model_dump_json(by_alias=True).encode()
 
 
 @router.post("/benchmarks/{benchmark_id}/reveal", response_model=Revealed,
