@@ -9,7 +9,7 @@ import pyarrow as pa
 import pytest
 
 from heldout.errors import InvalidInput
-from heldout.scoring import ScoreConfig, make_truth, score
+from heldout.scoring import ScoreConfig, Truth, make_truth, score
 
 NAMES = ("cat", "dog", "eel")
 KNOWN = (
@@ -47,6 +47,7 @@ def _config_error(**options: Any) -> str:
         ({"c_miss": 2.0, "c_fa": -1.0}, "c_miss and c_fa must be positive"),
         ({"top_k": (1, 0)}, "top_k values must be >= 1"),
     ],
+    ids=lambda v: "-".join(f"{k}={x}" for k, x in v.items()) if isinstance(v, dict) else "",
 )
 def test_each_config_problem_is_named(options: dict[str, Any], problem: str) -> None:
     assert _config_error(**options) == f"invalid scoring config: {problem}"
@@ -197,3 +198,37 @@ def test_valid_truth_is_accepted_unchanged() -> None:
     t = make_truth("classification", {"id": ["a", "b"], "label": [2, 0]}, NAMES)
     assert t.labels is not None and t.labels.tolist() == [2, 0]
     assert np.asarray(t.ids).tolist() == ["a", "b"]
+
+
+@pytest.mark.parametrize(
+    ("task", "truth", "detail"),
+    [
+        ("classification", Truth(np.array(["1"], dtype=object), label_names=NAMES),
+         "classification ground truth needs labels"),
+        ("classification", Truth(np.array(["1"], dtype=object), labels=np.array([0])),
+         "classification ground truth needs label_names"),
+        ("classification", Truth(np.array(["1"], dtype=object), texts=["a"]),
+         "classification ground truth needs labels and label_names"),
+        ("verification", Truth(np.array(["1"], dtype=object), texts=["a"]),
+         "verification ground truth needs labels"),
+        ("speech-recognition", Truth(np.array(["1"], dtype=object), labels=np.array([1])),
+         "speech-recognition ground truth needs texts"),
+    ],
+    ids=["cls-no-labels", "cls-no-names", "cls-speech-truth", "ver-speech-truth",
+         "asr-verification-truth"],
+)
+def test_a_truth_built_for_another_task_is_refused(task: str, truth: Truth, detail: str) -> None:
+    assert _truth_error(task, truth) == detail
+    preds = pa.table({"id": ["1"], "prediction": [0], "text": ["a"], "score": [0.5]})
+    with pytest.raises(InvalidInput) as exc:
+        score(task, truth, preds, label_names=NAMES)
+    assert _detail(exc) == detail
+
+
+def test_a_truth_that_fits_is_used_as_it_is() -> None:
+    truth = Truth(np.array(["1", "2"], dtype=object), labels=np.array([1, 0]))
+    assert make_truth("verification", truth) is truth
+    speech = Truth(np.array(["1"], dtype=object), texts=["a b"])
+    assert make_truth("speech-recognition", speech) is speech
+    cls = Truth(np.array(["1"], dtype=object), labels=np.array([0]), label_names=NAMES)
+    assert make_truth("classification", cls, ["other", "names"]) is cls

@@ -160,9 +160,15 @@ def make_truth(
     truth: Truth | pa.Table | Mapping[str, Any],
     label_names: Sequence[str] | None = None,
 ) -> Truth:
-    """Normalise ground truth for ``task``; InvalidInput says what is wrong with it."""
+    """Normalise ground truth for ``task``; InvalidInput says what is wrong with it.
+
+    A ``Truth`` is taken as it is, once it has the fields ``task`` reads.
+    """
     kind = _task_kind(task)
     if isinstance(truth, Truth):
+        lacking = [part for part in kind.needs if getattr(truth, part) is None]
+        if lacking:
+            raise InvalidInput(f"{task} ground truth needs {' and '.join(lacking)}")
         return truth
     cols = _columns(truth)
     if "id" not in cols:
@@ -251,6 +257,7 @@ class TaskKind:
     primary: str
     truth: Callable[[NDArray[Any], dict[str, Any], Sequence[str] | None], Truth]
     measure: Callable[[Truth, pa.Table, str, ScoreConfig], _Measured]
+    needs: tuple[str, ...]  # the Truth fields its scorer reads
     primary_for: Callable[[ScoreConfig], str] | None = None
 
     def primary_metric(self, config: ScoreConfig) -> str:
@@ -265,9 +272,11 @@ def _speech_primary(config: ScoreConfig) -> str:
 
 
 TASK_KINDS: dict[str, TaskKind] = {
-    "classification": TaskKind("accuracy", _classification_truth, _classify),
-    "speech-recognition": TaskKind("wer", _speech_truth, _recognise, _speech_primary),
-    "verification": TaskKind("eer", _verification_truth, _verify),
+    "classification": TaskKind("accuracy", _classification_truth, _classify,
+                               ("labels", "label_names")),
+    "speech-recognition": TaskKind("wer", _speech_truth, _recognise, ("texts",),
+                                   _speech_primary),
+    "verification": TaskKind("eer", _verification_truth, _verify, ("labels",)),
 }
 """A new task family is a new entry here."""
 TASKS = tuple(TASK_KINDS)
