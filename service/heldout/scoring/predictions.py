@@ -55,7 +55,7 @@ _FORMATS = {
     ".pq": "parquet",
 }
 _NUMBER = r"^\s*[-+]?(\d+\.?\d*([eE][-+]?\d+)?|\.\d+([eE][-+]?\d+)?|nan|NaN|inf|-inf|Infinity)\s*$"
-_INTEGER = r"^\s*[-+]?\d+\s*$"
+_INTEGER = r"^\s*[-+]?\d{1,18}\s*$"  # fits in int64; longer is not an index
 
 
 class _Problems:
@@ -436,7 +436,8 @@ def _label_names_or_indices(
     is_int = pc.match_substring_regex(arr, _INTEGER).to_numpy(zero_copy_only=False)
     use_int = ~by_name & is_int
     if use_int.any():
-        ints = pc.cast(pc.utf8_trim_whitespace(arr.filter(pa.array(use_int))), pa.int64())
+        text = pc.utf8_ltrim(pc.utf8_trim_whitespace(arr.filter(pa.array(use_int))), "+")
+        ints = pc.cast(text, pa.int64())
         out[use_int] = np.asarray(ints.to_numpy(zero_copy_only=False), dtype=np.int64)
     bad = ~by_name & (~is_int | (out < 0) | (out >= c))
     if bad.any():
