@@ -35,6 +35,8 @@ def test_one_cardinal_becomes_one_number(spoken: str, written: str) -> None:
         ("zero one", "0 1"),
         ("one zero", "1 0"),
         ("zero hundred", "0 hundred"),
+        ("zero sixty", "0 60"),
+        ("zero twelve", "0 12"),
         # a teen or ten does not follow a tens word
         ("twenty ten", "20 10"),
         # hundred only multiplies 1..99 said as ones or teens
