@@ -604,11 +604,9 @@ class Draft:
         if declared is not None:
             self._compare_declared(declared)
         for split, info in self.state.splits.items():
-            expected = [
-                layout.shard_path(split, i, len(info.shards)) for i in range(len(info.shards))
-            ]
-            actual = [s.path for s in info.shards]
-            if sorted(actual) != expected:
+            actual = sorted(s.path for s in info.shards)
+            expected = _complete_set(split, actual)
+            if actual != expected:
                 raise IntegrityError(
                     f"split {split!r}: shards {actual} are not a complete set {expected}"
                 )
@@ -735,6 +733,14 @@ def _digest(info: ObjectInfo) -> str:
     if not info.sha256:
         raise IntegrityError(f"{info.key}: the store returned no sha256 for the upload")
     return info.sha256
+
+
+def _complete_set(split: str, paths: list[str]) -> list[str]:
+    """The shard paths a split with these uploads must have: ``-of-N`` from the largest N
+    named (the count uploaded if none is larger)."""
+    named = [parsed.count for p in paths if (parsed := layout.parse_shard_path(p)) is not None]
+    total = max([len(paths), *named])
+    return [layout.shard_path(split, i, total) for i in range(total)]
 
 
 def _not_committed(name: str, version: str) -> str:
