@@ -258,3 +258,9 @@ def test_extension_types_inside_lists_are_refused(column: pa.Array) -> None:
     e = rejected(data, "p.parquet")
     assert e.detail == f"p.parquet: column 'u' has the extension type {pq.read_table(io.BytesIO(data)).schema.field('u').type}; use plain strings and numbers"
     assert e.extra == {"file": "p.parquet", "column": "u"}
+
+
+def test_csv_header_name_over_the_csv_field_limit_is_refused_as_unreadable() -> None:
+    e = rejected(b"id,prediction," + b"x" * 200_000 + b"\na,cat,1\n", "p.csv")
+    assert e.detail == "p.csv: not a readable CSV file: field larger than field limit (131072)"
+    assert e.extra == {"file": "p.csv", "format": "csv"}

@@ -24,6 +24,7 @@ wrong (classification: no class; speech: empty hypothesis; verification: the wor
 
 from __future__ import annotations
 
+import csv
 import io
 import os
 from collections.abc import Callable, Sequence
@@ -136,8 +137,6 @@ def _open(source: Source, name: str | None, max_bytes: int) -> tuple[pa.NativeFi
 def _csv_header(handle: pa.NativeFile) -> list[str]:
     """The column names: the first CSV record in the first MiB (a quoted name may hold a
     line break; lines may end in CR, LF or CRLF, as pyarrow reads them)."""
-    import csv
-
     handle.seek(0)
     text = handle.read(1 << 20).decode("utf-8-sig", errors="replace")
     handle.seek(0)
@@ -179,7 +178,7 @@ def read_predictions(
     try:
         table = _read_batches(handle, fmt)
         table.column_names  # noqa: B018  (a column name that is not UTF-8 raises here)
-    except (pa.ArrowInvalid, pa.ArrowNotImplementedError, UnicodeDecodeError) as exc:
+    except (pa.ArrowInvalid, pa.ArrowNotImplementedError, UnicodeDecodeError, csv.Error) as exc:
         raise PredictionError(
             f"{label}: not a readable {fmt.upper()} file: {exc}", file=label, format=fmt
         ) from None
