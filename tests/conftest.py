@@ -96,6 +96,17 @@ def settings_for(request: pytest.FixtureRequest) -> Iterator[Callable[..., Setti
     yield build
     for endpoint, bucket in created:
         empty_and_remove_bucket(endpoint, bucket)
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Mark every case that runs on the S3 server ``s3`` (an ``"s3"`` parameter, or the server
+    fixtures), so ``-m "not s3"`` keeps exactly the local-store cases (``./dev mutate``)."""
+    for item in items:
+        params = getattr(item, "callspec", None)
+        values = params.params.values() if params is not None else ()
+        uses_server = {"s3_server", "s3_stores"} & set(getattr(item, "fixturenames", ()))
+        if uses_server or any(isinstance(v, str) and v == "s3" for v in values):
+            item.add_marker(pytest.mark.s3)
 # ---- end of storage fixtures -----------------------------------------------------------------
 
 
