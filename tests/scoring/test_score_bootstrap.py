@@ -307,3 +307,17 @@ def test_interval_of_a_metric_without_any_value_is_nan_without_warning() -> None
     assert out["k"].low == out["k"].high == 2.0
     assert out["m"].to_dict() == {"low": None, "high": None, "confidence": 0.95, "resamples": 4,
                                   "seed": 1}
+
+
+def test_paired_resample_where_only_a_has_no_value_is_left_out() -> None:
+    def a_stat(idx: IntArray) -> dict[str, np.ndarray]:
+        return {"m": np.where(idx[:, 0] == 0, np.nan, 1.0)}  # undefined when row 0 drawn first
+
+    def b_stat(idx: IntArray) -> dict[str, np.ndarray]:
+        return {"m": np.zeros(idx.shape[0])}
+
+    cmp = paired_bootstrap("classification", a_stat, b_stat, 4, frozenset(), 200, 1)
+    assert cmp.p_a_better == {"m": 1.0}
+    back = paired_bootstrap("classification", b_stat, a_stat, 4, frozenset(), 200, 1)
+    assert back.p_a_better == {"m": 0.0}
+    assert cmp.delta_intervals["m"].low == cmp.delta_intervals["m"].high == 1.0

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import math
+import warnings
 
 import numpy as np
 import pyarrow as pa
@@ -303,3 +304,15 @@ def test_invalid_input_from_a_config_mapping_or_object_is_the_same() -> None:
     assert "unknown scoring option(s) bogus" in exc.value.detail
     r = score("verification", truth, preds, ScoreConfig(resamples=7))
     assert r.intervals["eer"].resamples == 7
+
+
+def test_scoring_with_probabilities_emits_no_warnings() -> None:
+    truth = {"id": _ids(4), "label": [0, 1, 2, 0]}
+    preds = pa.table({"id": _ids(4), "prediction": [0, 1, 1, 0],
+                      "scores": [[0.8, 0.1, 0.1], [0.0, 1.0, 0.0], [0.2, 0.5, 0.3],
+                                 [1.0, 0.0, 0.0]]})
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        r = score("classification", truth, preds, {"resamples": 50}, label_names=NAMES)
+    assert r.metrics["accuracy"] == 0.75
+    assert "log_loss" in r.intervals
