@@ -264,3 +264,13 @@ def test_csv_header_name_over_the_csv_field_limit_is_refused_as_unreadable() -> 
     e = rejected(b"id,prediction," + b"x" * 200_000 + b"\na,cat,1\n", "p.csv")
     assert e.detail == "p.csv: not a readable CSV file: field larger than field limit (131072)"
     assert e.extra == {"file": "p.csv", "format": "csv"}
+
+
+def test_csv_quoted_line_breaks_across_read_block_boundaries() -> None:
+    # the file is read in 4 MiB blocks; most line breaks here are inside quoted values, so
+    # a reader that split blocks at any line break would cut a value in two
+    rows = b"".join(b'r%07d,"a\nb\nc\nd"\n' % i for i in range(500_000))  # 9.5 MB
+    table, _ = read_predictions(b"id,text\n" + rows, name="p.csv")
+    assert table.num_rows == 500_000
+    assert set(table.column("text").unique().to_pylist()) == {"a\nb\nc\nd"}
+    assert table.column("id")[-1].as_py() == "r0499999"
