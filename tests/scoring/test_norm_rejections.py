@@ -4,6 +4,7 @@ scored is scored, and one more word is refused with a reason rather than a crash
 from __future__ import annotations
 
 import itertools
+from collections.abc import Callable
 
 import pytest
 
@@ -37,9 +38,11 @@ def test_unknown_normaliser_names_the_choices_and_the_field() -> None:
         lambda: utterance_counts(["a"], ["a"], "klingon"),
     ],
 )
-def test_every_way_in_refuses_an_unknown_normaliser_the_same_way(call: object) -> None:
+def test_every_way_in_refuses_an_unknown_normaliser_the_same_way(
+    call: Callable[[], object],
+) -> None:
     with pytest.raises(InvalidInput) as e:
-        call()  # type: ignore[operator]
+        call()
     assert (e.value.detail, e.value.extra) == (UNKNOWN_NORMALISER, {"field": "normalizer"})
 
 
