@@ -239,6 +239,7 @@ def test_direct_call_reports_what_is_missing() -> None:
     table = pa.table({"id": ["b", "a"], "prediction": ["cat", "1"], "scores": [[1.0, 0, 0], [0, 1.0, 0]]})
     p = classification_predictions(table, "p", ["a", "b", "c"], NAMES, "count-as-wrong")
     assert p.labels.tolist() == [1, 0, -1]
+    assert [NAMES[i] for i in p.labels[:2]] == ["dog", "cat"]  # usable as indices
     assert p.n_missing == 1
     assert p.scores is not None
     assert p.scores.tolist() == [[0, 1.0, 0], [1.0, 0, 0], [1 / 3, 1 / 3, 1 / 3]]

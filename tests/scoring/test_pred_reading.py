@@ -274,3 +274,13 @@ def test_csv_quoted_line_breaks_across_read_block_boundaries() -> None:
     assert table.num_rows == 500_000
     assert set(table.column("text").unique().to_pylist()) == {"a\nb\nc\nd"}
     assert table.column("id")[-1].as_py() == "r0499999"
+
+
+def test_csv_column_named_with_a_carriage_return_stays_text_past_the_first_block() -> None:
+    # every named column is read as text, also one whose quoted name holds a lone CR: its
+    # values look like integers for the first 4 MiB block and are text after it
+    rows = b"".join(b"%d,r%07d\n" % (i, i) for i in range(400_000))  # 5.9 MB
+    table, _ = read_predictions(b'"a\rb",id\n' + rows + b"text,rlast\n", name="p.csv")
+    assert table.column_names == ["a\rb", "id"]
+    assert table.column("a\rb")[-1].as_py() == "text"
+    assert table.column("a\rb")[0].as_py() == "0"
