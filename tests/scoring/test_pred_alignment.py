@@ -166,3 +166,8 @@ def test_dictionary_encoded_speech_ids_are_text() -> None:
     table = pa.table({"id": pa.array(["u2", "u1"]).dictionary_encode(), "text": ["good morning", "hello world"]})
     p = speech_predictions(table, "a", ["u1", "u2"])
     assert p.texts == ["hello world", "good morning"]
+
+
+def test_a_doubled_sign_is_not_a_number() -> None:
+    e = ver_rejected(b"id,score\nt1,0.5\nt2,+-inf\nt3,--inf\nt4,-inf\n", "v.csv")
+    assert e.detail == "v.csv: column 'score' must hold numbers; row 2 has '+-inf' (2 such values, rows 2, 3)"

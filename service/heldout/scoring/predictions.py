@@ -55,7 +55,7 @@ _FORMATS = {
     ".parquet": "parquet",
     ".pq": "parquet",
 }
-_NUMBER = r"^\s*[-+]?(\d+\.?\d*([eE][-+]?\d+)?|\.\d+([eE][-+]?\d+)?|nan|NaN|inf|-inf|Infinity)\s*$"
+_NUMBER = r"^\s*[-+]?(\d+\.?\d*([eE][-+]?\d+)?|\.\d+([eE][-+]?\d+)?|nan|NaN|inf|Infinity)\s*$"
 _INTEGER = r"^\s*[-+]?\d{1,18}\s*$"  # fits in int64; longer is not an index
 
 
