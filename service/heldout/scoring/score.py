@@ -9,7 +9,7 @@ is an Arrow table (or a mapping of column name to array, or a ``Truth``) with ``
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import asdict, dataclass, fields
+from dataclasses import asdict, dataclass, fields, replace
 from typing import Any
 
 import numpy as np
@@ -130,16 +130,24 @@ def _raw_labels(task: str, cols: dict[str, Any]) -> list[Any]:
 
 def _verification_truth(ids: NDArray[Any], cols: dict[str, Any],
                         _names: Sequence[str] | None) -> Truth:
-    labels = np.asarray(_raw_labels("verification", cols), dtype=np.int64)
+    labels = _whole_numbers("verification", _raw_labels("verification", cols))
     if not np.isin(labels, (0, 1)).all():
         raise InvalidInput("verification labels must be 1 (target) or 0 (non-target)")
     return Truth(ids, labels=labels)
 
 
+def _whole_numbers(task: str, raw: Any) -> NDArray[np.int64]:
+    """Numeric labels as int64; a fraction (or NaN) is refused, not truncated."""
+    values = np.asarray(raw)
+    if values.dtype.kind == "f" and not np.array_equal(values, np.trunc(values)):
+        raise InvalidInput(f"{task} ground truth labels must be whole numbers")
+    return values.astype(np.int64)
+
+
 def _classification_truth(ids: NDArray[Any], cols: dict[str, Any],
                           label_names: Sequence[str] | None) -> Truth:
     raw = _raw_labels("classification", cols)
-    if label_names is None:
+    if not label_names:
         raise InvalidInput("classification ground truth needs the benchmark's label names")
     names = tuple(str(n) for n in label_names)
     if raw and isinstance(raw[0], str):
@@ -149,7 +157,7 @@ def _classification_truth(ids: NDArray[Any], cols: dict[str, Any],
             raise InvalidInput(f"ground truth labels not in label names: {unknown[:10]}")
         labels = np.asarray([lookup[r] for r in raw], dtype=np.int64)
     else:
-        labels = np.asarray(raw, dtype=np.int64)
+        labels = _whole_numbers("classification", raw)
         if labels.size and (labels.min() < 0 or labels.max() >= len(names)):
             raise InvalidInput(f"ground truth label indices must be in 0..{len(names) - 1}")
     return Truth(ids, labels=labels, label_names=names)
@@ -169,6 +177,10 @@ def make_truth(
         lacking = [part for part in kind.needs if getattr(truth, part) is None]
         if lacking:
             raise InvalidInput(f"{task} ground truth needs {' and '.join(lacking)}")
+        if "label_names" in kind.needs and not truth.label_names:
+            raise InvalidInput(f"{task} ground truth needs at least one label name")
+        if truth.labels is not None and truth.labels.dtype != np.int64:
+            truth = replace(truth, labels=_whole_numbers(task, truth.labels))
         return truth
     cols = _columns(truth)
     if "id" not in cols:
