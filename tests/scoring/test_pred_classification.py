@@ -170,9 +170,12 @@ def test_the_label_list_in_a_rejection_shows_ten_names_then_dots(n: int, suffix:
 
 
 def test_no_label_names_refuses_every_prediction() -> None:
-    truth = pa.table({"id": pa.array([], pa.string()), "label": pa.array([], pa.int64())})
-    e = rejected(b"id,prediction\nx,1\n", names=[], truth=truth)
-    assert [err["kind"] for err in e.extra["errors"]] == ["unknown_ids", "unknown_labels"]
+    # score() refuses such a truth first (test_score_truth.py); the reader on its own must too
+    table = pa.table({"id": ["x"], "prediction": ["1"]})
+    with pytest.raises(PredictionError) as info:
+        classification_predictions(table, "p.csv", [], [])
+    kinds = [err["kind"] for err in info.value.extra["errors"]]
+    assert kinds == ["unknown_ids", "unknown_labels"]
 
 
 def test_dictionary_encoded_columns_are_read_as_text() -> None:
