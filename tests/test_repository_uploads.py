@@ -8,6 +8,7 @@ import io
 import json
 
 import pyarrow as pa
+import pyarrow.parquet as pq
 import pytest
 
 from heldout import layout, repository
@@ -133,3 +134,30 @@ def test_a_ready_made_split_with_a_repeated_public_id_is_refused_at_commit(
     with pytest.raises(IntegrityError) as caught:
         draft.commit()
     assert str(caught.value) == "split 'test': ids are not unique"
+
+
+def test_the_private_report_holds_every_finding_and_maps_sources_to_final_ids(
+    local_stores: Stores,
+) -> None:
+    draft = make_draft(local_stores, "findings")
+    draft.write_split("train", image_rows("train", 3))
+    draft.write_split("test", image_rows("test", 3), held_out=True, label_columns=["label"])
+    statistics = {"class_balance": {"train": {"cat": 1, "dog": 1, "fox": 1},
+                                    "test": {"cat": 1, "dog": 1, "fox": 1}}}
+    skipped = [{"split": "test", "file": "test/broken.png", "reason": "not an image"}]
+    leakage = {"exact_duplicates": 1,
+               "examples": [{"sha256": "ab" * 32, "train": "a.png", "test": "b.png"}]}
+    sources = {f"test-{i:04d}": f"speaker-{i}/clip.wav" for i in range(3)}
+    manifest = draft.commit(statistics=statistics, skipped_files=skipped, leakage=leakage,
+                            report={"source_names": {"test": sources}, "pipeline": "v2",
+                                    "held_out_ids": {"train": {"x.png": "train-0000"}}})
+    report = DatasetRepository(local_stores).report("findings", "1.0.0")
+    assert report["created_at"] == manifest.created_at.isoformat()
+    assert (report["statistics"], report["skipped_files"], report["leakage"]) == (
+        statistics, skipped, leakage)
+    assert report["pipeline"] == "v2" and "source_names" not in report
+    assert set(report["held_out_ids"]) == {"test"}  # a map for a public split is dropped
+    final_ids = set(report["held_out_ids"]["test"].values())
+    assert set(report["held_out_ids"]["test"]) == set(sources.values())
+    labels = local_stores.private.get_bytes(layout.labels_key("findings", "1.0.0", "test"))
+    assert final_ids == set(pq.read_table(io.BytesIO(labels)).column("id").to_pylist())
