@@ -3,6 +3,8 @@ the private ingest report, as a reader of the repository sees them."""
 
 from __future__ import annotations
 
+import json
+
 import pytest
 
 from heldout import layout
@@ -94,3 +96,15 @@ def test_a_version_without_a_report_gets_a_stub_that_says_so(local_stores: Store
         "missing": "published before private ingest reports existed; republish the version "
                    "to get one"}
     assert repo.report("legacy")["version"] == "1.0.0"
+
+
+def test_a_commit_stores_croissant_and_card_with_their_media_types(local_stores: Stores) -> None:
+    repo = DatasetRepository(local_stores)
+    publish_train_only(repo, "described", "1.0.0")
+    croissant_key = layout.croissant_key("described", "1.0.0")
+    croissant = json.loads(local_stores.public.get_bytes(croissant_key))
+    assert croissant["name"] == "described" and "@context" in croissant
+    assert local_stores.public.stat(croissant_key).content_type == "application/ld+json"
+    card_key = layout.card_key("described", "1.0.0")
+    assert local_stores.public.get_bytes(card_key).decode().lstrip().startswith("---")
+    assert local_stores.public.stat(card_key).content_type == "text/markdown; charset=utf-8"

@@ -4,6 +4,8 @@ draft away."""
 
 from __future__ import annotations
 
+import io
+
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
@@ -171,3 +173,58 @@ def test_a_text_only_dataset_may_hold_out_a_split(local_stores: Stores) -> None:
     draft.write_split("test", rows, held_out=True, label_columns=["label"])
     manifest = draft.commit()
     assert manifest.held_out["test"].num_rows == 4
+
+
+def test_an_empty_held_out_split_is_refused_and_nothing_uploaded(local_stores: Stores) -> None:
+    draft = make_draft(local_stores)
+    with pytest.raises(InvalidInput) as caught:
+        draft.write_split("test", [], held_out=True, label_columns=["label"])
+    assert str(caught.value) == "split 'test': a held-out split needs at least one row"
+    assert leaves_nothing_but_the_draft(local_stores)
+
+
+def test_a_repeated_source_id_in_a_held_out_split_is_refused(local_stores: Stores) -> None:
+    rows = image_rows("test", 3)
+    rows[2] = {**rows[2], "id": rows[0]["id"]}
+    with pytest.raises(InvalidInput) as caught:
+        make_draft(local_stores).write_split("test", rows, held_out=True, label_columns=["label"])
+    assert str(caught.value) == "split 'test': id 'test-0000' appears more than once"
+    assert leaves_nothing_but_the_draft(local_stores)
+
+
+def test_a_declared_checksum_that_differs_is_named_with_both_digests(
+    local_stores: Stores,
+) -> None:
+    draft = make_draft(local_stores)
+    shard = draft.write_split("train", image_rows("train", 3)).shards[0]
+    claimed = shard.model_copy(update={"sha256": "f" * 64, "num_rows": 4})
+    with pytest.raises(IntegrityError) as caught:
+        draft.commit(declared_shards=[claimed])
+    assert str(caught.value) == (
+        f"data/train-00000-of-00001.parquet: declared sha256 ffffffffffff… / 4 rows, "
+        f"uploaded {shard.sha256[:12]}… / 3 rows")
+
+
+def test_labels_that_miss_ids_say_how_many_each_way(local_stores: Stores) -> None:
+    draft = make_draft(local_stores)
+    draft.upload_shard(SHARD, public_shard(held_out_rows(), image_features()))
+    draft.upload_labels("test", ["label"], labels_file([*TEST_IDS[:4], "t-x", "t-y", "t-z"]))
+    with pytest.raises(IntegrityError) as caught:
+        draft.commit()
+    assert str(caught.value) == (
+        "split 'test': held-out labels do not cover the public ids (2 id(s) without a label, "
+        "3 label(s) without an input)")
+
+
+def test_a_truncated_shard_upload_is_refused_and_not_kept(local_stores: Stores) -> None:
+    draft = make_draft(local_stores)
+    body = public_shard(held_out_rows(), image_features()).getvalue()
+    with pytest.raises(InvalidInput, match=f"stream ended after {len(body)} bytes"):
+        draft.upload_shard(SHARD, io.BytesIO(body), len(body) + 1)
+    assert not list(local_stores.public.list(layout.dataset_prefix("refusals")))
+
+
+def leaves_nothing_but_the_draft(stores: Stores) -> bool:
+    return (not list(stores.public.list(layout.dataset_prefix("refusals")))
+            and all(info.key == layout.draft_key("refusals", "1.0.0")
+                    for info in stores.private.list(layout.dataset_prefix("refusals"))))

@@ -301,6 +301,8 @@ class Draft:
             if labels is not None:
                 rows = self._sealed(split, rows, folder)
             shards, label_shard = self._write_local(split, rows, labels, folder)
+            if labels is not None and not sum(shard.num_rows for shard in shards):
+                raise InvalidInput(f"split {split!r}: a held-out split needs at least one row")
             self._upload_shards(folder / "public", shards)
             if labels is not None and label_shard is not None:
                 self._store_labels(split, labels, folder / "labels" / label_shard.path,
