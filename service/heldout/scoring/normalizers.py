@@ -51,7 +51,18 @@ def _is_punct(ch: str) -> bool:
     return unicodedata.category(ch).startswith("P")
 
 
-_PUNCT_CACHE: dict[str, bool] = {}
+class _BoundedCache(dict[str, bool]):
+    """A dict that stops growing at ``limit`` entries (a submission holding every Unicode
+    character would otherwise grow a worker by ~100 MB for good)."""
+
+    limit = 1 << 16
+
+    def __setitem__(self, key: str, value: bool) -> None:
+        if len(self) < self.limit:
+            super().__setitem__(key, value)
+
+
+_PUNCT_CACHE: dict[str, bool] = _BoundedCache()
 
 
 def _punct_to(text: str, repl: str, keep: str = "") -> str:

@@ -119,7 +119,12 @@ def _columns(truth: pa.Table | Mapping[str, Any]) -> dict[str, Any]:
 def _speech_truth(ids: NDArray[Any], cols: dict[str, Any], _names: Sequence[str] | None) -> Truth:
     if "text" not in cols:
         raise InvalidInput("speech ground truth needs a 'text' column")
-    return Truth(ids, texts=[str(t) for t in cols["text"]])
+    texts = list(cols["text"])
+    nulls = [i for i, text in enumerate(texts) if text is None]
+    if nulls:
+        raise InvalidInput(f"speech ground truth text is null in {len(nulls)} row(s), "
+                           f"first at row {nulls[0]}")
+    return Truth(ids, texts=[str(t) for t in texts])
 
 
 def _raw_labels(task: str, cols: dict[str, Any]) -> list[Any]:
