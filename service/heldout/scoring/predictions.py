@@ -134,13 +134,20 @@ def _open(source: Source, name: str | None, max_bytes: int) -> tuple[pa.NativeFi
     return pa.BufferReader(data), label, data[:8]
 
 
+HEADER_BYTES = 1 << 20
+
+
 def _csv_header(handle: pa.NativeFile) -> list[str]:
     """The column names: the first CSV record in the first MiB (a quoted name may hold a
     line break; lines may end in CR, LF or CRLF, as pyarrow reads them)."""
     handle.seek(0)
-    text = handle.read(1 << 20).decode("utf-8-sig", errors="replace")
+    head = handle.read(HEADER_BYTES)
     handle.seek(0)
-    return next(csv.reader(io.StringIO(text, newline="")), [])
+    text = io.StringIO(head.decode("utf-8-sig", errors="replace"), newline="")
+    header = next(csv.reader(text), [])
+    if len(head) == HEADER_BYTES and text.tell() == len(text.getvalue()):
+        raise csv.Error(f"the header row is longer than {HEADER_BYTES >> 20} MiB")
+    return header
 
 
 def _read_batches(handle: pa.NativeFile, fmt: str) -> pa.Table:
