@@ -37,6 +37,7 @@ sys.path.insert(0, str(ROOT))
 from tests.live import serving  # noqa: E402
 from tests.s3server import make_settings  # noqa: E402
 
+from heldout import layout  # noqa: E402
 from heldout.accounts.keys import create_key  # noqa: E402
 from heldout.accounts.users import create_user  # noqa: E402
 from heldout.api.app import create_app  # noqa: E402
@@ -44,6 +45,7 @@ from heldout.benchmarks.registry import sync_benchmarks  # noqa: E402
 from heldout.catalog.benchmark_models import Benchmark, Submission  # noqa: E402
 from heldout.client.http import Client  # noqa: E402
 from heldout.formats.features import ClassLabel, Features, Value  # noqa: E402
+from heldout.parquet_footer import iter_rows  # noqa: E402
 from heldout.repository import DatasetMetadata, DatasetRepository  # noqa: E402
 from heldout.services import Services, build_services  # noqa: E402
 
@@ -71,12 +73,24 @@ def spec(benchmark: str, dataset: str) -> str:
             "phases: [{name: main, daily_quota: null}]\n")
 
 
-def prediction_file(folder: Path, name: str, rows: int, seed: int) -> Path:
+def public_test_ids(services: Services, dataset: str) -> list[str]:
+    """The test split's public ids (drawn afresh at commit, so read back from the shards)."""
+    manifest = services.repository.manifest(dataset)
+    ids: list[str] = []
+    for shard in manifest.splits["test"].shards:
+        key = layout.shard_key(dataset, manifest.version, shard.path)
+        for batch in iter_rows(services.stores.public, key, shard.num_bytes):
+            ids += [str(row["id"]) for row in batch]
+    return ids
+
+
+def prediction_file(folder: Path, name: str, ids: list[str], seed: int) -> Path:
     """A CSV with a (mostly wrong) prediction for every test id."""
     rng = np.random.default_rng(seed)
-    guesses = rng.integers(0, 10, rows)
+    guesses = rng.integers(0, 10, len(ids))
     path = folder / name
-    path.write_text("id,prediction\n" + "".join(f"{i:07d},c{g}\n" for i, g in enumerate(guesses)))
+    rows = (f"{i},c{g}\n" for i, g in zip(ids, guesses, strict=True))
+    path.write_text("id,prediction\n" + "".join(rows))
     return path
 
 
@@ -217,8 +231,8 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp)
         services, keys = measure("setup", lambda: setup(folder, args.rows))
-        large = prediction_file(folder, "large.csv", args.rows, 1)
-        small = prediction_file(folder, "small.csv", 1000, 2)
+        large = prediction_file(folder, "large.csv", public_test_ids(services, "perf-large"), 1)
+        small = prediction_file(folder, "small.csv", public_test_ids(services, "perf-small"), 2)
         app = create_app(services.settings, services, scoring_worker=True)
         with serving(app) as url, serving(bare_app()) as bare:
             times, accepted_times = upload_to_scored(url, keys["p0"], large, args.repeats)
