@@ -147,7 +147,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--summary", action="store_true",
                         help="print killed/tested per module from the last run")
     parser.add_argument("--rerun-survivors", action="store_true",
-                        help="run only the mutants that survived last time (after new tests)")
+                        help="run only the mutants that survived last time and are not "
+                             "reviewed as equivalent (after new tests)")
     parser.add_argument("--max-children", type=int, default=2)
     args = parser.parse_args(argv)
     status = 0
@@ -164,7 +165,9 @@ def main(argv: list[str] | None = None) -> int:
             continue
         names: list[str] = []
         if args.rerun_survivors:
-            names = [n for n, s in statuses(folder).items() if s == "survived"]
+            reviewed = equivalents(module)  # can't be killed: no need to run them again
+            names = [n for n, s in statuses(folder).items()
+                     if s in ("survived", "no tests") and n not in reviewed]
             if not names:
                 continue
         started = time.monotonic()
