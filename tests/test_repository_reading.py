@@ -9,7 +9,7 @@ import pytest
 
 from heldout import layout
 from heldout.errors import NotFound
-from heldout.repository import DatasetRepository
+from heldout.repository import DatasetMetadata, DatasetRepository
 from heldout.storage.base import Stores
 from tests.helpers import image_features, image_rows, metadata, publish_tiny
 
@@ -108,3 +108,35 @@ def test_a_commit_stores_croissant_and_card_with_their_media_types(local_stores:
     card_key = layout.card_key("described", "1.0.0")
     assert local_stores.public.get_bytes(card_key).decode().lstrip().startswith("---")
     assert local_stores.public.stat(card_key).content_type == "text/markdown; charset=utf-8"
+
+
+def test_the_manifest_carries_the_metadata_and_only_public_findings(
+    local_stores: Stores,
+) -> None:
+    repo = DatasetRepository(local_stores)
+    meta = DatasetMetadata(
+        title="", description="Shapes, described", license="CC0-1.0", task="image-classification",
+        modality="image", source={"url": "https://example.org/shapes"},
+        citation="@misc{shapes}", card_markdown="## How it was made\n\nBy hand.",
+        held_out_labels_public=True, held_out_labels_public_reason="the labels were on the web")
+    draft = repo.create_draft("meta", "1.0.0", features=image_features(), metadata=meta)
+    draft.write_split("train", image_rows("train", 3))
+    draft.write_split("test", image_rows("test", 3), held_out=True, label_columns=["label"])
+    skipped = [{"split": "train", "file": "train/a.png", "reason": "not an image"},
+               {"split": "test", "file": "test/dog/b.png", "reason": "not an image"}]
+    leakage = {"exact_duplicates": 2, "examples": [
+        {"sha256": "aa" * 32, "splits": "train/validation", "train": "x.png"},
+        {"sha256": "bb" * 32, "splits": "train/test", "train": "y.png", "test": "dog/z.png"}]}
+    manifest = draft.commit(statistics={"rows": 6}, skipped_files=skipped, leakage=leakage)
+    assert manifest == repo.manifest("meta", "1.0.0")
+    assert manifest.title == "meta"  # no title: the dataset's name
+    assert (manifest.description, manifest.source, manifest.citation) == (
+        "Shapes, described", {"url": "https://example.org/shapes"}, "@misc{shapes}")
+    assert manifest.label_names == {"label": ["cat", "dog", "fox"]}
+    assert manifest.held_out_labels_public is True
+    assert manifest.held_out_labels_public_reason == "the labels were on the web"
+    assert manifest.skipped_files == [skipped[0]]  # the held-out split's file names stay private
+    assert manifest.statistics["skipped_files"] == {"train": 1, "test": 1}
+    assert manifest.leakage == {"exact_duplicates": 2, "examples": [leakage["examples"][0]]}
+    card = local_stores.public.get_bytes(layout.card_key("meta", "1.0.0")).decode()
+    assert "## How it was made\n\nBy hand." in card
