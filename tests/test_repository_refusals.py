@@ -62,15 +62,16 @@ def test_labels_declared_after_a_leaking_shard_throw_the_draft_away(local_stores
     assert leaves_nothing(local_stores)
 
 
-@pytest.mark.parametrize(("table", "message"), [
+@pytest.mark.parametrize(("table", "message", "column"), [
     (pq.read_table(public_shard(held_out_rows(), image_features()))
      .append_column("note", pa.array(["n"] * 6)),
-     "column 'note' is not one of the allowed columns"),
-    (pa.table({"id": TEST_IDS}), "lacks column(s) ['image']"),
-    (pa.table({"id": TEST_IDS, "image": list(range(6))}), "column 'image' is int64, expected"),
+     "column 'note' is not one of the allowed columns", "note"),
+    (pa.table({"id": TEST_IDS}), "lacks column(s) ['image']", "image"),
+    (pa.table({"id": TEST_IDS, "image": list(range(6))}), "column 'image' is int64, expected",
+     "image"),
 ])
 def test_a_held_out_shard_with_other_columns_is_refused_naming_the_column(
-    local_stores: Stores, table: pa.Table, message: str
+    local_stores: Stores, table: pa.Table, message: str, column: str
 ) -> None:
     draft = make_draft(local_stores)
     draft.upload_labels("test", ["label"], labels_file(TEST_IDS))
@@ -78,6 +79,7 @@ def test_a_held_out_shard_with_other_columns_is_refused_naming_the_column(
         draft.upload_shard(SHARD, parquet(table))
     assert str(caught.value).startswith(f"data/{SHARD}: ")
     assert message in str(caught.value)
+    assert caught.value.extra["column"] == column
     assert leaves_nothing(local_stores)
 
 
@@ -228,3 +230,14 @@ def leaves_nothing_but_the_draft(stores: Stores) -> bool:
     return (not list(stores.public.list(layout.dataset_prefix("refusals")))
             and all(info.key == layout.draft_key("refusals", "1.0.0")
                     for info in stores.private.list(layout.dataset_prefix("refusals"))))
+
+
+@pytest.mark.parametrize(("columns", "named"), [
+    (["label", "colour"], "['colour']"), (["id"], "['id']"), (["label", "id"], "['id']")])
+def test_label_columns_must_be_features_other_than_the_id(
+    local_stores: Stores, columns: list[str], named: str
+) -> None:
+    with pytest.raises(InvalidInput) as caught:
+        make_draft(local_stores).write_split("test", image_rows("test", 2), held_out=True,
+                                             label_columns=columns)
+    assert str(caught.value) == f"label columns {named} are not input features of this dataset"
