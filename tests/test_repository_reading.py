@@ -8,7 +8,7 @@ import json
 import pytest
 
 from heldout import layout
-from heldout.errors import NotFound
+from heldout.errors import InvalidInput, NotFound, VersionImmutable
 from heldout.repository import DatasetMetadata, DatasetRepository
 from heldout.storage.base import Stores
 from tests.helpers import image_features, image_rows, metadata, publish_tiny
@@ -140,3 +140,24 @@ def test_the_manifest_carries_the_metadata_and_only_public_findings(
     assert manifest.leakage == {"exact_duplicates": 2, "examples": [leakage["examples"][0]]}
     card = local_stores.public.get_bytes(layout.card_key("meta", "1.0.0")).decode()
     assert "## How it was made\n\nBy hand." in card
+
+
+def test_a_draft_needs_a_valid_name_and_an_uncommitted_version(local_stores: Stores) -> None:
+    repo = DatasetRepository(local_stores)
+    with pytest.raises(InvalidInput) as caught:
+        repo.create_draft("Bad Name", "1.0.0", features=image_features(), metadata=metadata())
+    assert str(caught.value).startswith("dataset name 'Bad Name' is not allowed: ")
+    publish_train_only(repo, "done", "1.0.0")
+    with pytest.raises(VersionImmutable) as immutable:
+        repo.create_draft("done", "1.0.0", features=image_features(), metadata=metadata())
+    assert str(immutable.value) == (
+        "dataset done@1.0.0 is already committed; versions are immutable — publish a new "
+        "version instead")
+
+
+def test_croissant_file_urls_start_at_the_servers_api(local_stores: Stores) -> None:
+    repo = DatasetRepository(local_stores, base_url="https://data.example/api/v1/")
+    publish_train_only(repo, "urls", "1.0.0")
+    text = local_stores.public.get_bytes(layout.croissant_key("urls", "1.0.0")).decode()
+    assert "https://data.example/api/v1/datasets/urls/versions/1.0.0/files" in text
+    assert "v1//datasets" not in text
