@@ -122,6 +122,13 @@ def test_operator_command_without_a_catalog_says_where_it_looked(user: User) -> 
 
 
 @pytest.mark.slow
+def _ctrl_c_as_in_a_terminal() -> None:
+    """A shell starts a command with SIGINT at its default and unblocked; a test runner's
+    worker process need not (an ignored or blocked SIGINT is inherited across exec)."""
+    signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT})
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 def test_ctrl_c_exits_130_with_one_line(user: User) -> None:
     with socket.socket() as silent:  # accepts connections and never answers
         silent.bind(("127.0.0.1", 0))
@@ -129,7 +136,8 @@ def test_ctrl_c_exits_130_with_one_line(user: User) -> None:
         url = f"http://127.0.0.1:{silent.getsockname()[1]}"
         process = subprocess.Popen([HELDOUT, "datasets", "list", "--url", url], cwd=user.cwd,
                                    env=user.env, stdout=subprocess.PIPE,
-                                   stderr=subprocess.PIPE, text=True)
+                                   stderr=subprocess.PIPE, text=True,
+                                   preexec_fn=_ctrl_c_as_in_a_terminal)
         try:
             deadline = time.monotonic() + 60
             while time.monotonic() < deadline:  # wait until it is waiting on the server
